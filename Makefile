@@ -1,0 +1,30 @@
+# Two commands a student needs: `make demo` (train the lecture-1 GAN) and `make test`.
+# Both create .venv and install the project on first use.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test figures exercises benchmark clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit("Python 3.10+ is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 10) else None'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+## demo: train the lecture-1 MLP GAN on MNIST (cpu profile, at most 2.5 minutes), write runs/demo/
+demo: $(STAMP)
+	$(PY) -m gancourse train mlp-gan --dataset mnist --profile cpu --out runs/demo
+
+## test: run the whole test suite
+test: $(STAMP)
+	$(PY) -m pytest
+
+## benchmark: in-memory batches vs the per-item DataLoader, images/s
+benchmark: $(STAMP)
+	$(PY) benchmarks/data_pipeline.py
+
+clean:
+	rm -rf runs .pytest_cache

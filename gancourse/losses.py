@@ -1,0 +1,45 @@
+"""Adversarial losses, all on logits.
+
+D(x) = sigmoid(logit). Working on logits keeps log D and log(1 - D) finite when D saturates
+(log sigmoid(l) = -softplus(-l), log(1 - sigmoid(l)) = -softplus(l)) and is safe under autocast.
+"""
+from __future__ import annotations
+
+import torch.nn.functional as F
+from torch import Tensor
+
+
+def discriminator_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+    """D's loss: -[mean log D(x) + mean log(1 - D(G(z)))], the negated value function V(D, G).
+
+    Each term is a binary cross-entropy: real images labelled 1, generated images labelled 0.
+    """
+    loss_real = F.binary_cross_entropy_with_logits(real_logits, real_logits.new_ones(real_logits.shape))
+    loss_fake = F.binary_cross_entropy_with_logits(fake_logits, fake_logits.new_zeros(fake_logits.shape))
+    return loss_real + loss_fake
+
+
+def generator_loss_minimax(fake_logits: Tensor) -> Tensor:
+    """G's minimax (saturating) loss: mean log(1 - D(G(z))), which G minimises.
+
+    Its gradient vanishes exactly when G is worst (D confidently rejects fakes): lecture 2.
+    """
+    return -F.softplus(fake_logits).mean()  # log(1 - sigmoid(l)) = -softplus(l)
+
+
+def generator_loss_nonsaturating(fake_logits: Tensor) -> Tensor:
+    """G's non-saturating loss: -mean log D(G(z)), i.e. BCE of fakes against the label 1."""
+    return F.binary_cross_entropy_with_logits(fake_logits, fake_logits.new_ones(fake_logits.shape))
+
+
+G_LOSSES = {
+    "minimax": generator_loss_minimax,
+    "non-saturating": generator_loss_nonsaturating,
+}
+
+
+def get_g_loss(name: str):
+    """The generator loss registered as ``name`` ('minimax' or 'non-saturating')."""
+    if name not in G_LOSSES:
+        raise ValueError(f"unknown generator loss {name!r}; choose one of {', '.join(G_LOSSES)}")
+    return G_LOSSES[name]

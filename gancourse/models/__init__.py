@@ -1,0 +1,31 @@
+"""Model families, one file each, and the registry the CLI and ``load`` build from."""
+from __future__ import annotations
+
+from torch import nn
+
+from gancourse.models.dcgan import DCGANDiscriminator, DCGANGenerator
+from gancourse.models.mlp import MLPDiscriminator, MLPGenerator
+
+# name -> (generator class, discriminator class, which keyword arguments each accepts)
+MODELS = {
+    "mlp-gan": (MLPGenerator, MLPDiscriminator, ("latent_dim",), ()),
+    "dcgan": (DCGANGenerator, DCGANDiscriminator, ("latent_dim", "width"), ("width",)),
+}
+
+
+def build_models(name: str, latent_dim: int = 100, **kwargs) -> tuple[nn.Module, nn.Module]:
+    """Build the (G, D) pair registered as ``name``; ``kwargs`` go to whichever accepts them."""
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
+    g_cls, d_cls, g_args, d_args = MODELS[name]
+    kwargs = dict(kwargs, latent_dim=latent_dim)
+    unknown = set(kwargs) - set(g_args) - set(d_args)
+    if unknown:
+        raise ValueError(f"model {name!r} does not take {', '.join(sorted(unknown))}")
+    G = g_cls(**{k: v for k, v in kwargs.items() if k in g_args})
+    D = d_cls(**{k: v for k, v in kwargs.items() if k in d_args})
+    return G, D
+
+
+__all__ = ["MODELS", "build_models", "MLPGenerator", "MLPDiscriminator",
+           "DCGANGenerator", "DCGANDiscriminator"]

@@ -1,0 +1,69 @@
+"""The lecture DCGAN pair for 28x28 images: upsample + 3x3 conv generator, stride-2 conv critic."""
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from gancourse.models.shapes import check_images, check_noise
+
+IMAGE_SHAPE = (1, 28, 28)
+
+
+def init_dcgan_weights(module: nn.Module) -> None:
+    """DCGAN paper initialisation: conv weights ~ N(0, 0.02), BatchNorm scale ~ N(1, 0.02)."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+class DCGANGenerator(nn.Module):
+    """G: z -> fc -> (width, 7, 7) -> [upsample, 3x3 conv, BN, LeakyReLU] x2 -> 3x3 conv -> Tanh.
+
+    ``width=128`` is the lecture's network; smaller widths trade quality for CPU speed.
+    """
+
+    def __init__(self, latent_dim: int = 100, width: int = 128) -> None:
+        super().__init__()
+        self.latent_dim, self.width = latent_dim, width
+        self.fc = nn.Linear(latent_dim, width * 7 * 7)
+        self.net = nn.Sequential(
+            nn.BatchNorm2d(width),
+            nn.Upsample(scale_factor=2),  # (B, w, 14, 14)
+            nn.Conv2d(width, width, 3, padding=1), nn.BatchNorm2d(width), nn.LeakyReLU(0.2),
+            nn.Upsample(scale_factor=2),  # (B, w, 28, 28)
+            nn.Conv2d(width, width // 2, 3, padding=1), nn.BatchNorm2d(width // 2), nn.LeakyReLU(0.2),
+            nn.Conv2d(width // 2, 1, 3, padding=1),  # (B, 1, 28, 28)
+            nn.Tanh(),
+        )
+        self.apply(init_dcgan_weights)
+
+    def forward(self, z: Tensor) -> Tensor:
+        check_noise(z, self.latent_dim)
+        return self.net(self.fc(z).view(-1, self.width, 7, 7))  # (B, w*49) -> (B, w, 7, 7)
+
+
+class DCGANDiscriminator(nn.Module):
+    """D: image -> stride-2 3x3 convs (w/8 -> w/4 -> w/2 -> w channels) with LeakyReLU -> 1 logit.
+
+    Spatial size 28 -> 14 -> 7 -> 4 -> 2; dropout and BatchNorm as in the lecture's network.
+    """
+
+    def __init__(self, width: int = 128) -> None:
+        super().__init__()
+        channels = [1, width // 8, width // 4, width // 2, width]
+        layers: list[nn.Module] = []
+        for i, (c_in, c_out) in enumerate(zip(channels, channels[1:])):
+            layers += [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1), nn.LeakyReLU(0.2),
+                       nn.Dropout2d(0.25)]
+            if i > 0:  # no BatchNorm on the first block: it would normalise raw pixels
+                layers.append(nn.BatchNorm2d(c_out))
+        self.net = nn.Sequential(*layers)  # (B, w, 2, 2)
+        self.fc = nn.Linear(width * 2 * 2, 1)
+        self.apply(init_dcgan_weights)
+
+    def forward(self, x: Tensor) -> Tensor:
+        check_images(x, IMAGE_SHAPE)
+        return self.fc(self.net(x).flatten(1)).squeeze(1)  # (B, w*4) -> (B,)

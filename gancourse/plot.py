@@ -1,0 +1,161 @@
+"""Figures: sample grids, training curves, a live figure for notebooks, and a GIF of progress.
+
+Plotting hangs off callbacks (:class:`SampleSnapshots`, :class:`LivePlot`); the loop has none.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import torch
+from matplotlib.figure import Figure
+from PIL import Image
+from torch import Tensor
+from torchvision.utils import make_grid
+
+from gancourse.runs import sample
+
+
+def image_grid(images: Tensor, nrow: int = 8) -> Tensor:
+    """Images in [-1, 1], shape (N, C, H, W) -> one uint8 grid image of shape (H', W', C)."""
+    if images.dim() != 4:
+        raise ValueError(f"expected images of shape (N, C, H, W), got {tuple(images.shape)}")
+    grid = make_grid(images.detach().cpu().float(), nrow=nrow, padding=2, normalize=True,
+                     value_range=(-1, 1), pad_value=1.0)  # (C, H', W') in [0, 1]
+    return (grid * 255).round().to(torch.uint8).permute(1, 2, 0)
+
+
+def show_images(images: Tensor, nrow: int = 8, title: str = "Samples", ax=None) -> Figure:
+    """Draw a grid of images in [-1, 1] with a title; returns the figure."""
+    grid = image_grid(images, nrow)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4, 4 * grid.shape[0] / grid.shape[1]))
+    ax.imshow(grid.numpy(), cmap="gray", interpolation="nearest")
+    ax.set_title(title)
+    ax.set_xlabel(f"{len(images)} images, {nrow} per row")
+    ax.set_xticks([]), ax.set_yticks([])
+    return ax.figure
+
+
+def plot_history(history: list[dict], title: str = "Training curves", axes=None) -> Figure:
+    """Two panels against the generator step: both losses, and D(x) with D(G(z))."""
+    if not history:
+        raise ValueError("the history is empty: train for at least one step first")
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+    steps = [row["step"] for row in history]
+    ax_loss, ax_d = axes
+    curves = ((ax_loss, "loss_d", "D loss"), (ax_loss, "loss_g", "G loss"),
+              (ax_d, "d_real", "D(x), real"), (ax_d, "d_fake", "D(G(z)), fake"))
+    for ax, key, label in curves:
+        values = [row[key] for row in history]
+        line, = ax.plot(steps, values, lw=0.5, alpha=0.3)  # raw, per step
+        ax.plot(steps, _smooth(values), lw=1.5, color=line.get_color(), label=f"{label} (smoothed)")
+    ax_loss.set(title=f"{title}: losses", xlabel="generator step", ylabel="loss")
+    ax_d.axhline(0.5, color="gray", ls="--", lw=0.8, label="equilibrium 1/2")
+    ax_d.set(title=f"{title}: discriminator outputs", xlabel="generator step",
+             ylabel="mean probability", ylim=(0, 1))
+    for ax in axes:
+        ax.legend(loc="best", fontsize=8)
+    axes[0].figure.tight_layout()
+    return axes[0].figure
+
+
+def _smooth(values: list[float]) -> list[float]:
+    """Trailing moving average over about 2% of the run, so trends show through step noise."""
+    window = max(1, len(values) // 50)
+    out, total = [], 0.0
+    for i, v in enumerate(values):
+        total += v - (values[i - window] if i >= window else 0.0)
+        out.append(total / min(i + 1, window))
+    return out
+
+
+class SampleSnapshots:
+    """Callback: every ``every`` steps, keep a grid of samples from the same fixed noise."""
+
+    def __init__(self, latent_dim: int, every: int = 200, n: int = 64, seed: int = 1234,
+                 labels: Tensor | None = None) -> None:
+        gen = torch.Generator().manual_seed(seed)  # its own generator: sampling never shifts training
+        self.z = torch.randn(n, latent_dim, generator=gen)
+        self.labels, self.every = labels, every
+        self.frames: list[tuple[int, Tensor]] = []  # (step, uint8 grid)
+
+    def __call__(self, step: int, G, D, history) -> None:
+        if step % self.every == 0:
+            self.frames.append((step, image_grid(sample(G, z=self.z, labels=self.labels))))
+
+
+def save_gif(frames: list[tuple[int, Tensor]], path: str | Path, ms_per_frame: int = 300,
+             scale: int = 1) -> Path:
+    """Write (step, uint8 grid) frames as a looping GIF, each frame captioned with its step."""
+    if not frames:
+        raise ValueError("no frames to write: train for at least one snapshot interval")
+    from PIL import ImageDraw
+
+    images = []
+    for step, grid in frames:
+        image = Image.fromarray(grid.squeeze(-1).numpy() if grid.shape[-1] == 1 else grid.numpy())
+        image = image.convert("L")
+        if scale != 1:
+            image = image.resize((image.width * scale, image.height * scale), Image.NEAREST)
+        canvas = Image.new("L", (image.width, image.height + 14), 255)
+        canvas.paste(image, (0, 14))
+        ImageDraw.Draw(canvas).text((2, 1), f"step {step}", fill=0)
+        images.append(canvas)
+    path = Path(path)
+    images[0].save(path, save_all=True, append_images=images[1:], duration=ms_per_frame, loop=0)
+    return path
+
+
+class LivePlot:
+    """Callback for notebooks: every ``every`` steps redraw curves and samples in one output.
+
+    Updates a display handle in place (no ``clear_output`` flicker); outside IPython it does nothing.
+    """
+
+    def __init__(self, latent_dim: int, every: int = 100, n: int = 16, seed: int = 1234) -> None:
+        self.snapshots = SampleSnapshots(latent_dim, every=every, n=n, seed=seed)
+        self.every, self.handle = every, None
+
+    def __call__(self, step: int, G, D, history) -> None:
+        if step % self.every:
+            return
+        try:
+            from IPython import get_ipython
+            from IPython.display import display
+        except ImportError:
+            return
+        if get_ipython() is None:
+            return
+        fig, axes = plt.subplots(1, 3, figsize=(13, 3.5))
+        plot_history(history, axes=axes[:2])
+        show_images(sample(G, z=self.snapshots.z), nrow=4, title=f"Samples at step {step}",
+                    ax=axes[2])
+        if self.handle is None:
+            self.handle = display(fig, display_id=True)
+        else:
+            self.handle.update(fig)
+        plt.close(fig)
+
+
+def save_run_figures(run_dir: str | Path, G, history: list[dict],
+                     snapshots: SampleSnapshots | None = None, dpi: int = 100) -> list[Path]:
+    """Write samples.png, losses.png and (with snapshots) progress.gif into ``run_dir``."""
+    run_dir = Path(run_dir)
+    step = history[-1]["step"] if history else 0
+    z = snapshots.z if snapshots is not None else torch.randn(64, G.latent_dim)
+    written = []
+    for name, fig in (
+        ("samples.png", show_images(sample(G, z=z), title=f"Samples after {step} steps (fixed noise)")),
+        ("losses.png", plot_history(history) if history else None),
+    ):
+        if fig is not None:
+            fig.savefig(run_dir / name, dpi=dpi, bbox_inches="tight")
+            plt.close(fig)
+            written.append(run_dir / name)
+    if snapshots is not None and step and (not snapshots.frames or snapshots.frames[-1][0] != step):
+        snapshots.frames.append((step, image_grid(sample(G, z=z))))  # always end on the final state
+    if snapshots is not None and snapshots.frames:
+        written.append(save_gif(snapshots.frames, run_dir / "progress.gif"))
+    return written

@@ -1,0 +1,36 @@
+"""The two dependency lists (pip and conda) agree, and torch is never pinned exactly."""
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+ROOT = Path(__file__).resolve().parents[1]
+CONDA_NAMES = {"torch": "pytorch"}  # PyPI name -> conda-forge name
+
+
+def _split(requirement: str) -> tuple[str, str]:
+    name, spec = re.match(r"([A-Za-z0-9_.-]+)\s*(.*)", requirement).groups()
+    return name.lower(), spec.replace(" ", "")
+
+
+def test_environment_yml_agrees_with_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pip = dict(_split(r) for r in project["dependencies"] + project["optional-dependencies"]["dev"])
+    conda_env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda = dict(_split(d) for d in conda_env["dependencies"] if isinstance(d, str))
+    conda.pop("python"), conda.pop("pip")
+    assert {CONDA_NAMES.get(k, k): v for k, v in pip.items()} == conda
+    pip_section = next(d["pip"] for d in conda_env["dependencies"] if isinstance(d, dict))
+    assert pip_section == ["-e ."]
+    assert "conda-forge" in conda_env["channels"]
+
+
+def test_torch_has_floor_pins_only():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    for requirement in project["dependencies"]:
+        name, spec = _split(requirement)
+        if name in ("torch", "torchvision"):
+            assert spec.startswith(">=") and "," not in spec and "==" not in spec
