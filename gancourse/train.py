@@ -9,6 +9,7 @@ import csv
 import dataclasses
 import json
 import math
+import sys
 import time
 from pathlib import Path
 from typing import Callable
@@ -128,7 +129,8 @@ def train_gan(G: nn.Module, D: nn.Module, data, cfg: TrainConfig, *,
     if cfg.minutes is not None:
         deadline = time.monotonic() + cfg.minutes * 60
     total = None if cfg.num_steps >= UNBOUNDED_STEPS else cfg.num_steps
-    bar = tqdm(total=total, initial=step, disable=not progress, desc=f"training {cfg.model}")
+    bar = tqdm(total=total, initial=step, disable=not progress, desc=f"training {cfg.model}",
+               mininterval=_progress_interval())
     try:
         while step < cfg.num_steps:
             if deadline is not None and time.monotonic() > deadline:
@@ -146,7 +148,8 @@ def train_gan(G: nn.Module, D: nn.Module, data, cfg: TrainConfig, *,
             bar.update(1)
             if step % 20 == 0 or step == cfg.num_steps:
                 bar.set_postfix(loss_d=f"{row['loss_d']:.3f}", loss_g=f"{row['loss_g']:.3f}",
-                                d_real=f"{row['d_real']:.2f}", d_fake=f"{row['d_fake']:.2f}")
+                                d_real=f"{row['d_real']:.2f}", d_fake=f"{row['d_fake']:.2f}",
+                                refresh=False)
             if step % cfg.checkpoint_every == 0:
                 save()
             for callback in callbacks:
@@ -163,6 +166,12 @@ def train_gan(G: nn.Module, D: nn.Module, data, cfg: TrainConfig, *,
         bar.close()
     save()
     return history
+
+
+def _progress_interval() -> float:
+    """Seconds between progress-bar redraws: lively on a screen, sparse in a log file."""
+    interactive = sys.stderr.isatty() or "ipykernel" in sys.modules
+    return 0.1 if interactive else 10.0
 
 
 def _resume(run_dir: Path, G, D, opt_g, opt_d) -> tuple[list, int, float]:
