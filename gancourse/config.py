@@ -22,6 +22,7 @@ class TrainConfig:
     batch_size: int = 64  # the lecture's setting; small batches also keep CPU steps short
     lr_d: float = 2e-4  # DCGAN paper's Adam learning rate, stable for both players
     lr_g: float = 2e-4  # same as D: neither player should race ahead
+    optimizer: str = "adam"  # or "sgd": the GAN paper's plain SGD, momentum beta1
     beta1: float = 0.5  # lower momentum than Adam's 0.9 damps the adversarial oscillation
     beta2: float = 0.999  # Adam's default second-moment decay
     k: int = 1  # discriminator steps per generator step (Algorithm 1 of the GAN paper)
@@ -38,6 +39,8 @@ class TrainConfig:
             raise ValueError(f"num_steps must be a positive number of steps, got {self.num_steps}")
         if self.minutes is not None and self.minutes <= 0:
             raise ValueError(f"minutes must be a positive budget, got {self.minutes}")
+        if self.optimizer not in ("adam", "sgd"):
+            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose 'adam' or 'sgd'")
         if self.batch_size <= 0 or self.k <= 0:
             raise ValueError(f"batch_size and k must be positive, got {self.batch_size} and {self.k}")
 

@@ -95,6 +95,14 @@ def resolve_root(root: str | os.PathLike | None = None) -> tuple[Path, str]:
     return PROJECT_DATA, "the project's data/ folder"
 
 
+def display_path(path: Path) -> str:
+    """A path as a reader should see it: relative to the project when inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(PROJECT_DATA.parent))
+    except ValueError:
+        return str(path)
+
+
 def sha256_of(path: Path) -> str:
     """SHA-256 of a file, read in 1 MiB chunks."""
     digest = hashlib.sha256()
@@ -158,12 +166,13 @@ def load_dataset(name: str = "mnist", split: str = "train", root: str | os.PathL
         elif download:
             reason = "this machine is offline"
         if not verify_files(key, root, split):
-            return _load_sample(key, info, split, f"{info.torchvision_name} is not in {root} "
-                                f"(from {origin}) and {reason}")
+            where = f"{display_path(root)} (from {origin})"
+            return _load_sample(key, info, split,
+                                f"{info.torchvision_name} is not in {where} and {reason}")
     dataset = getattr(torchvision.datasets, info.torchvision_name)(
         str(root), train=split == "train", download=False)
     return ImageData(to_unit_range(dataset.data), dataset.targets.long(), key, split,
-                     f"{root / info.torchvision_name}", info.classes)
+                     display_path(root / info.torchvision_name), info.classes)
 
 
 def _load_sample(key: str, info: DatasetInfo, split: str, why: str) -> ImageData:
@@ -175,8 +184,8 @@ def _load_sample(key: str, info: DatasetInfo, split: str, why: str) -> ImageData
                         f"{info.torchvision_name}/raw/ (torchvision's layout).")
     with np.load(path) as arrays:
         images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
-    print(f"warning: {why}. Using the small sample shipped in {path.parent} ({len(images):,} "
-          f"{split} images, stratified by class). For the full dataset, run once online or set "
+    print(f"warning: {why}. Using the small sample shipped in {display_path(path.parent)} "
+          f"({len(images):,} {split} images, stratified by class). For the full dataset, run once online or set "
           f"GANCOURSE_DATA to a folder holding {info.torchvision_name}/raw/.", file=sys.stderr)
     return ImageData(to_unit_range(torch.from_numpy(images)), torch.from_numpy(labels).long(),
                      key, split, f"shipped sample {path.name}", info.classes)

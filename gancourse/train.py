@@ -88,6 +88,13 @@ def as_batches(data, cfg: TrainConfig, device: torch.device) -> Callable[[int], 
                     f"got {type(data).__name__}")
 
 
+def make_optimizer(model: nn.Module, lr: float, cfg: TrainConfig) -> torch.optim.Optimizer:
+    """Adam with betas (beta1, beta2), or SGD with momentum beta1, as ``cfg.optimizer`` says."""
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=lr, momentum=cfg.beta1)
+    return torch.optim.Adam(model.parameters(), lr=lr, betas=(cfg.beta1, cfg.beta2))
+
+
 def train_gan(G: nn.Module, D: nn.Module, data, cfg: TrainConfig, *,
               d_loss: Callable = discriminator_loss, g_loss: Callable | None = None,
               d_step: Callable = discriminator_step, g_step: Callable = generator_step,
@@ -102,9 +109,7 @@ def train_gan(G: nn.Module, D: nn.Module, data, cfg: TrainConfig, *,
     device = next(G.parameters()).device
     batches = as_batches(data, cfg, device)
     g_loss = g_loss or get_g_loss(cfg.g_loss)
-    betas = (cfg.beta1, cfg.beta2)
-    opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=betas)
-    opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=betas)
+    opt_g, opt_d = make_optimizer(G, cfg.lr_g, cfg), make_optimizer(D, cfg.lr_d, cfg)
     G.train(), D.train()
     run_dir = Path(run_dir) if run_dir is not None else None
     history, step, elapsed = [], 0, 0.0

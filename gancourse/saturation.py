@@ -1,0 +1,166 @@
+"""The gradient-saturation visualizer: analytic curves, the extremes table, measured points, a widget.
+
+Write d = D(G(z)) = sigmoid(l), with l the discriminator's logit on a fake. The generator's losses
+and their gradients (G descends them):
+
+    minimax          log(1 - d)    d/dd = -1 / (1 - d)    d/dl = -d
+    non-saturating   -log d        d/dd = -1 / d          d/dl = -(1 - d)
+
+Early in training D rejects fakes confidently (d -> 0): the minimax gradient with respect to the
+logit, -d, vanishes there, while the non-saturating one, -(1 - d), is close to -1.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import os
+
+import matplotlib.pyplot as plt
+import torch
+from matplotlib.figure import Figure
+from torch import Tensor
+
+from gancourse.config import make_config
+from gancourse.device import seed_everything
+from gancourse.losses import get_g_loss
+from gancourse.models import build_models
+from gancourse.train import train_gan
+
+REJECT_BELOW = 0.1  # D(G(z)) under this: D confidently rejects the fakes
+
+
+def generator_gradients(d_fake: Tensor) -> dict[str, dict[str, Tensor]]:
+    """Each generator loss at D(G(z)) = ``d_fake``, with its gradient w.r.t. D(G(z)) and the logit."""
+    d = d_fake
+    return {
+        "minimax": {"loss": torch.log1p(-d), "grad_d": -1 / (1 - d), "grad_logit": -d},
+        "non-saturating": {"loss": -torch.log(d), "grad_d": -1 / d, "grad_logit": -(1 - d)},
+    }
+
+
+def saturation_table(eps: float = 1e-4) -> list[dict]:
+    """The lecture's extremes: D near 0 or 1 on real and on fake inputs, each cost and its gradient.
+
+    D = 0 and 1 are approximated by ``eps`` and ``1 - eps`` so every cost is a finite number.
+    Gradients are with respect to D's logit on that input.
+    """
+    rows = []
+    for d in (1 - eps, eps):  # on real inputs: D's term is log D(x)
+        rows.append({"input": "real x", "D": d, "player": "D", "cost": -torch.log(torch.tensor(d)).item(),
+                     "grad": -(1 - d), "vanishes": abs(1 - d) < 1e-2})
+    for d in (eps, 1 - eps):  # on fakes: D's term log(1 - D), then G's two losses
+        t = torch.tensor(d, dtype=torch.float64)
+        g = generator_gradients(t)
+        rows.append({"input": "fake G(z)", "D": d, "player": "D", "cost": -torch.log1p(-t).item(),
+                     "grad": d, "vanishes": d < 1e-2})
+        for name in ("minimax", "non-saturating"):
+            grad = g[name]["grad_logit"].item()
+            rows.append({"input": "fake G(z)", "D": d, "player": f"G {name}",
+                         "cost": g[name]["loss"].item(), "grad": grad, "vanishes": abs(grad) < 1e-2})
+    return rows
+
+
+def print_saturation_table(rows: list[dict] | None = None) -> None:
+    """Print :func:`saturation_table` with 4 significant digits (deterministic output)."""
+    rows = rows or saturation_table()
+    print(f"{'input':<10} {'D':>7}  {'player':<17} {'cost':>9} {'d cost/d logit':>15}  vanishes?")
+    for r in rows:
+        print(f"{r['input']:<10} {r['D']:>7.4f}  {r['player']:<17} {r['cost']:>9.4f} "
+              f"{r['grad']:>15.4f}  {'yes' if r['vanishes'] else 'no'}")
+
+
+def plot_saturation(d_marker: float | None = None, losses=("minimax", "non-saturating"),
+                    measured: dict | None = None) -> Figure:
+    """Loss and |gradient w.r.t. the logit| against D(G(z)), with the rejection region shaded.
+
+    ``measured`` maps a loss name to ``(d_fake, grad_logit)`` tensors of per-sample measurements.
+    """
+    d = torch.linspace(1e-4, 1 - 1e-4, 400, dtype=torch.float64)
+    curves = generator_gradients(d)
+    fig, (ax_loss, ax_grad) = plt.subplots(1, 2, figsize=(11, 3.8))
+    colors = {"minimax": "tab:red", "non-saturating": "tab:blue"}
+    for name in losses:
+        ax_loss.plot(d, curves[name]["loss"], color=colors[name], label=name)
+        ax_grad.plot(d, curves[name]["grad_logit"].abs(), color=colors[name], label=f"{name} (analytic)")
+        if measured and name in measured:
+            d_m, g_m = measured[name]
+            ax_grad.scatter(d_m, g_m.abs(), s=10, color=colors[name], alpha=0.6, edgecolors="k",
+                            linewidths=0.3, label=f"{name} (measured samples)", zorder=3)
+    for ax in (ax_loss, ax_grad):
+        ax.axvspan(0, REJECT_BELOW, color="gray", alpha=0.15, label="D rejects fakes")
+        if d_marker is not None:
+            ax.axvline(d_marker, color="k", ls=":", lw=1, label=f"D(G(z)) = {d_marker:.3g}")
+        ax.set_xlabel("D(G(z)), the discriminator's probability that a fake is real")
+        ax.legend(fontsize=7, loc="best")
+    ax_loss.set(title="Generator losses", ylabel="loss that G minimises")
+    ax_grad.set(title="Gradient reaching G through D's logit", ylabel="|d loss / d logit| (log scale)",
+                yscale="log", ylim=(1e-4, 2))
+    fig.tight_layout()
+    return fig
+
+
+def _no_generator_step(G, D, batch, opt_g, g_loss) -> dict:
+    """A generator step that does nothing: D trains alone (its head start)."""
+    return {"loss_g": 0.0, "d_fake_g": 0.0, "grad_norm_g": 0.0}
+
+
+def measure_saturation(data, *, steps: int = 150, head_start: int = 100, optimizer: str = "sgd",
+                       lr: float = 0.02, seed: int = 0, model: str = "mlp-gan",
+                       progress: bool = True) -> dict[str, dict]:
+    """Train the same G against the same head-started D with each generator loss, and measure.
+
+    D first trains alone for ``head_start`` steps, so it rejects fakes confidently, as early in
+    real training. Then, from that identical state, each loss trains for ``steps`` steps. Returns,
+    per loss: ``history`` (per step, with D(G(z)) and G's gradient norm) and, from the first G step,
+    per-sample ``d_fake`` and ``grad_logit`` (the gradient of each sample's loss w.r.t. its logit).
+    """
+    seed_everything(seed)
+    G0, D0 = build_models(model)
+    cfg = make_config(model, "cpu", num_steps=head_start, minutes=None, seed=seed,
+                      optimizer=optimizer, lr_d=lr, lr_g=lr)
+    train_gan(G0, D0, data, cfg, g_step=_no_generator_step, progress=False)
+    results = {}
+    for name in ("minimax", "non-saturating"):
+        G, D = copy.deepcopy(G0), copy.deepcopy(D0)
+        z = torch.randn(256, G.latent_dim, generator=torch.Generator().manual_seed(seed))
+        logits = D(G(z)).detach().requires_grad_(True)
+        (get_g_loss(name)(logits) * len(logits)).backward()  # undo the mean: per-sample gradients
+        run_cfg = dataclasses.replace(cfg, num_steps=steps, g_loss=name, seed=seed + 1)
+        history = train_gan(G, D, data, run_cfg, progress=progress)
+        results[name] = {"history": history, "d_fake": torch.sigmoid(logits.detach()),
+                         "grad_logit": logits.grad}
+    return results
+
+
+def show_saturation_explorer(measured: dict | None = None) -> None:
+    """Draw :func:`plot_saturation` as a static figure, then (if ipywidgets work) a live control.
+
+    The static figure is what a headless run (nbval, papermill, GitHub's viewer) stores; set
+    GANCOURSE_NO_WIDGETS=1 to skip the widget.
+    """
+    from IPython.display import display
+
+    fig = plot_saturation(d_marker=0.01, measured=measured)
+    display(fig)
+    plt.close(fig)
+    if os.environ.get("GANCOURSE_NO_WIDGETS") == "1":
+        return
+    try:
+        import ipywidgets as widgets
+    except ImportError:
+        print("ipywidgets is not installed: the static figure above is the whole explorer")
+        return
+
+    def redraw(d_fake: float, loss: str) -> None:
+        losses = ("minimax", "non-saturating") if loss == "both" else (loss,)
+        fig = plot_saturation(d_marker=d_fake, losses=losses, measured=measured)
+        g = generator_gradients(torch.tensor(d_fake, dtype=torch.float64))
+        fig.suptitle("  |  ".join(f"{n}: gradient {g[n]['grad_logit'].item():+.4f}" for n in losses),
+                     fontsize=9, y=1.02)
+        plt.show()
+
+    widgets.interact(redraw,
+                     d_fake=widgets.FloatLogSlider(value=0.01, base=10, min=-4, max=-1e-4,
+                                                   description="D(G(z))"),
+                     loss=widgets.Dropdown(options=["both", "minimax", "non-saturating"],
+                                           description="loss"))

@@ -1,0 +1,43 @@
+"""The visualizer's analytic gradients against torch.autograd, the extremes table, the measurement."""
+import pytest
+import torch
+
+from gancourse.saturation import (generator_gradients, measure_saturation, plot_saturation,
+                                  saturation_table)
+
+D_FAKE = torch.tensor([1e-4, 0.01, 0.1, 0.5, 0.9, 0.999], dtype=torch.float64)
+
+
+@pytest.mark.parametrize("name,loss_of_d", [
+    ("minimax", lambda d: torch.log(1 - d)),
+    ("non-saturating", lambda d: -torch.log(d)),
+])
+def test_analytic_gradients_match_autograd(name, loss_of_d):
+    analytic = generator_gradients(D_FAKE)[name]
+    d = D_FAKE.clone().requires_grad_(True)
+    loss_of_d(d).sum().backward()
+    torch.testing.assert_close(analytic["grad_d"], d.grad)
+    logits = torch.logit(D_FAKE).requires_grad_(True)
+    loss_of_d(torch.sigmoid(logits)).sum().backward()
+    torch.testing.assert_close(analytic["grad_logit"], logits.grad)
+    torch.testing.assert_close(analytic["loss"], loss_of_d(D_FAKE))
+
+
+def test_table_says_which_gradient_vanishes():
+    rows = {(r["input"], round(r["D"]), r["player"]): r for r in saturation_table()}
+    assert rows[("fake G(z)", 0, "G minimax")]["vanishes"]  # the saturation problem
+    assert not rows[("fake G(z)", 0, "G non-saturating")]["vanishes"]
+    assert rows[("fake G(z)", 1, "G non-saturating")]["vanishes"]  # G already fools D
+    assert rows[("fake G(z)", 0, "D")]["vanishes"] and rows[("real x", 1, "D")]["vanishes"]
+    assert not rows[("real x", 0, "D")]["vanishes"]
+
+
+def test_measurement_shows_the_minimax_stall(tiny_data):
+    results = measure_saturation(tiny_data, steps=3, head_start=100, progress=False)
+    mm, ns = results["minimax"], results["non-saturating"]
+    assert mm["d_fake"].median() < 0.1  # the head-started D rejects the fakes
+    torch.testing.assert_close(mm["grad_logit"], -mm["d_fake"])  # measured points lie on the curve
+    torch.testing.assert_close(ns["grad_logit"], -(1 - ns["d_fake"]))
+    assert mm["history"][0]["grad_norm_g"] * 10 < ns["history"][0]["grad_norm_g"]
+    fig = plot_saturation(measured={k: (v["d_fake"], v["grad_logit"]) for k, v in results.items()})
+    assert all(ax.get_title() and ax.get_xlabel() and ax.get_ylabel() for ax in fig.axes)
