@@ -1,6 +1,8 @@
 """Students' self-checks: fixed tensors, stand-in networks, no training; each runs in milliseconds.
 
-Every ``check_*`` prints ``[PASS] ...`` or ``[FAIL] <what is wrong> - hint: ...`` and returns a bool.
+Every ``check_*`` prints ``[PASS] ...`` or ``[FAIL] <what is wrong> - hint: ...`` and returns a bool;
+code still raising its exercise's ``NotImplementedError`` fails and re-raises it, so running an
+untouched exercise notebook stops at the first exercise.
 Where a wrong answer is a common one (sign flipped, labels swapped, sum instead of mean, ...), the
 message names it. tests/test_checks.py feeds each check its catalogue of wrong answers.
 """
@@ -35,8 +37,8 @@ def _call(name: str, fn: Callable, *args):
     try:
         return fn(*args), None
     except NotImplementedError:
-        return None, _report(name, "not implemented yet",
-                             "replace `raise NotImplementedError(...)` with your code")
+        _report(name, "not implemented yet", "replace `raise NotImplementedError(...)` with your code")
+        raise  # an untouched exercise stops here, at its own exercise number
     except Exception as err:  # noqa: BLE001 - any error in student code is reported, not raised
         return None, _report(name, f"raised {type(err).__name__}: {err}",
                              "run the cell on its own to see the full traceback")

@@ -45,33 +45,43 @@ class TrainConfig:
             raise ValueError(f"batch_size and k must be positive, got {self.batch_size} and {self.k}")
 
 
-# Only what differs from TrainConfig's defaults. Times are measured on 2 CPU cores (README).
+# One row per recipe: only what differs from TrainConfig's defaults ("model" defaults to the
+# recipe's name). Times are measured on 2 CPU cores (README).
+_TOY = dict(model="toy", latent_dim=4, batch_size=256, lr_d=1e-3, lr_g=1e-3)  # 1-D and 2-D toys
+_SATURATION = dict(model="mlp-gan", optimizer="sgd", lr_d=0.02, lr_g=0.02)  # lecture 2's runs
 PROFILES: dict[str, dict[str, dict]] = {
     # seconds: CI and notebook tests; shows the pipeline runs, not that the GAN learns
     "quick": {
         "mlp-gan": dict(num_steps=30, checkpoint_every=15, sample_every=10),
         "dcgan": dict(num_steps=10, batch_size=32, checkpoint_every=5, sample_every=5,
                       model_kwargs=dict(width=32)),
+        "toy": dict(_TOY, num_steps=100, sample_every=50),
+        "saturation": dict(_SATURATION, num_steps=10),
     },
     # a laptop in minutes: what the committed notebook outputs show
     "cpu": {
         "mlp-gan": dict(num_steps=6000, sample_every=500, minutes=2.5),
         "dcgan": dict(num_steps=3000, sample_every=250, minutes=5.0, model_kwargs=dict(width=64)),
+        "toy": dict(_TOY, num_steps=3000, sample_every=500),
+        "saturation": dict(_SATURATION, num_steps=300),
     },
     # the full recipe, for an instructor regenerating figures on a GPU
     "gpu": {
         "mlp-gan": dict(num_steps=30000, sample_every=1000, checkpoint_every=2000),
         "dcgan": dict(num_steps=20000, sample_every=1000, checkpoint_every=2000),
+        "toy": dict(_TOY, num_steps=5000, sample_every=500),
+        "saturation": dict(_SATURATION, num_steps=1000),
     },
 }
 
 
-def make_config(model: str = "mlp-gan", profile: str = "cpu", **overrides) -> TrainConfig:
-    """Build the TrainConfig of ``model`` under ``profile``, then apply ``overrides``."""
+def make_config(recipe: str = "mlp-gan", profile: str = "cpu", **overrides) -> TrainConfig:
+    """Build the TrainConfig of ``recipe`` (a model, or a lecture's experiment) under ``profile``,
+    then apply ``overrides``."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILE_NAMES)}")
     table = PROFILES[profile]
-    if model not in table:
-        raise ValueError(f"no {profile!r} profile for model {model!r}; known: {', '.join(table)}")
-    cfg = TrainConfig(model=model, **table[model])
+    if recipe not in table:
+        raise ValueError(f"no {profile!r} profile for {recipe!r}; known: {', '.join(table)}")
+    cfg = TrainConfig(**{"model": recipe, **table[recipe]})
     return dataclasses.replace(cfg, **overrides) if overrides else cfg

@@ -205,7 +205,7 @@ def to_uint8(images: Tensor) -> Tensor:
 
 
 class Batches:
-    """Random mini-batches drawn by index from in-memory tensors (no per-item transforms).
+    """Random mini-batches drawn by index from in-memory tensors (images or toy samples).
 
     Each epoch is a fresh permutation seeded by ``(seed, epoch)``, so batch ``t`` is a pure function
     of ``t``: a resumed run sees exactly the batches an uninterrupted one would have.
@@ -213,8 +213,9 @@ class Batches:
 
     def __init__(self, images: Tensor, labels: Tensor | None = None, batch_size: int = 64,
                  seed: int = 0, device: torch.device | str | None = None) -> None:
-        if images.dim() != 4:
-            raise ValueError(f"expected images of shape (N, C, H, W), got {tuple(images.shape)}")
+        if images.dim() < 2:
+            raise ValueError(f"expected samples of shape (N, ...) such as images (N, C, H, W), "
+                             f"got {tuple(images.shape)}")
         if len(images) == 0:
             raise ValueError("expected at least one image, got an empty tensor")
         self.device = torch.device(device) if device is not None else images.device

@@ -20,7 +20,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor
 
-from gancourse.config import make_config
+from gancourse.config import TrainConfig
 from gancourse.device import seed_everything
 from gancourse.losses import get_g_loss
 from gancourse.models import build_models
@@ -104,28 +104,27 @@ def _no_generator_step(G, D, batch, opt_g, g_loss) -> dict:
     return {"loss_g": 0.0, "d_fake_g": 0.0, "grad_norm_g": 0.0}
 
 
-def measure_saturation(data, *, steps: int = 150, head_start: int = 100, optimizer: str = "sgd",
-                       lr: float = 0.02, seed: int = 0, model: str = "mlp-gan",
+def measure_saturation(data, cfg: TrainConfig, head_start: int = 100,
                        progress: bool = True) -> dict[str, dict]:
     """Train the same G against the same head-started D with each generator loss, and measure.
 
     D first trains alone for ``head_start`` steps, so it rejects fakes confidently, as early in
-    real training. Then, from that identical state, each loss trains for ``steps`` steps. Returns,
-    per loss: ``history`` (per step, with D(G(z)) and G's gradient norm) and, from the first G step,
-    per-sample ``d_fake`` and ``grad_logit`` (the gradient of each sample's loss w.r.t. its logit).
+    real training. Then, from that identical state, each loss trains for ``cfg.num_steps`` steps
+    (with ``cfg``'s optimizer and learning rates). Returns, per loss: ``history`` (per step, with
+    D(G(z)) and G's gradient norm) and, just before the first G step, per-sample ``d_fake`` and
+    ``grad_logit`` (the gradient of each sample's loss w.r.t. its logit).
     """
-    seed_everything(seed)
-    G0, D0 = build_models(model)
-    cfg = make_config(model, "cpu", num_steps=head_start, minutes=None, seed=seed,
-                      optimizer=optimizer, lr_d=lr, lr_g=lr)
-    train_gan(G0, D0, data, cfg, g_step=_no_generator_step, progress=False)
+    seed_everything(cfg.seed)
+    G0, D0 = build_models(cfg.model, latent_dim=cfg.latent_dim, **cfg.model_kwargs)
+    warmup = dataclasses.replace(cfg, num_steps=head_start, minutes=None)
+    train_gan(G0, D0, data, warmup, g_step=_no_generator_step, progress=False)
     results = {}
     for name in ("minimax", "non-saturating"):
         G, D = copy.deepcopy(G0), copy.deepcopy(D0)
-        z = torch.randn(256, G.latent_dim, generator=torch.Generator().manual_seed(seed))
+        z = torch.randn(256, G.latent_dim, generator=torch.Generator().manual_seed(cfg.seed))
         logits = D(G(z)).detach().requires_grad_(True)
         (get_g_loss(name)(logits) * len(logits)).backward()  # undo the mean: per-sample gradients
-        run_cfg = dataclasses.replace(cfg, num_steps=steps, g_loss=name, seed=seed + 1)
+        run_cfg = dataclasses.replace(cfg, g_loss=name, seed=cfg.seed + 1)
         history = train_gan(G, D, data, run_cfg, progress=progress)
         results[name] = {"history": history, "d_fake": torch.sigmoid(logits.detach()),
                          "grad_logit": logits.grad}

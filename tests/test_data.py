@@ -125,5 +125,5 @@ def test_batches_cover_each_epoch_once_and_repeat_exactly():
     assert torch.equal(Batches(images, batch_size=5, seed=1)(1)[0], batches(1)[0])
     assert not torch.equal(batches(2)[0], batches(0)[0]) or not torch.equal(batches(3)[0], batches(1)[0])
     assert Batches(images, batch_size=64)(0)[0].shape[0] == 10  # a batch never exceeds the data
-    with pytest.raises(ValueError, match=r"expected images of shape \(N, C, H, W\)"):
-        Batches(torch.zeros(10, 784))
+    with pytest.raises(ValueError, match=r"expected samples of shape \(N, ...\)"):
+        Batches(torch.zeros(10))

@@ -2,6 +2,7 @@
 import pytest
 import torch
 
+from gancourse.config import make_config
 from gancourse.saturation import (generator_gradients, measure_saturation, plot_saturation,
                                   saturation_table)
 
@@ -33,7 +34,8 @@ def test_table_says_which_gradient_vanishes():
 
 
 def test_measurement_shows_the_minimax_stall(tiny_data):
-    results = measure_saturation(tiny_data, steps=3, head_start=100, progress=False)
+    cfg = make_config("saturation", "quick", num_steps=3)
+    results = measure_saturation(tiny_data, cfg, head_start=100, progress=False)
     mm, ns = results["minimax"], results["non-saturating"]
     assert mm["d_fake"].median() < 0.1  # the head-started D rejects the fakes
     torch.testing.assert_close(mm["grad_logit"], -mm["d_fake"])  # measured points lie on the curve

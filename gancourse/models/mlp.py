@@ -53,3 +53,33 @@ class MLPDiscriminator(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         check_images(x, IMAGE_SHAPE)
         return self.net(x.flatten(1)).squeeze(1)  # (B, 1, 28, 28) -> (B, 784) -> (B,)
+
+
+class ToyGenerator(nn.Module):
+    """G for low-dimensional toy data: z (B, latent_dim) -> hidden -> hidden -> x (B, data_dim)."""
+
+    def __init__(self, latent_dim: int = 4, data_dim: int = 1, hidden: int = 64) -> None:
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.net = nn.Sequential(nn.Linear(latent_dim, hidden), nn.LeakyReLU(0.2),
+                                 nn.Linear(hidden, hidden), nn.LeakyReLU(0.2),
+                                 nn.Linear(hidden, data_dim))  # no squashing: toy data is unbounded
+
+    def forward(self, z: Tensor) -> Tensor:
+        check_noise(z, self.latent_dim)
+        return self.net(z)
+
+
+class ToyDiscriminator(nn.Module):
+    """D for low-dimensional toy data: x (B, data_dim) -> hidden -> hidden -> 1 logit."""
+
+    def __init__(self, data_dim: int = 1, hidden: int = 64) -> None:
+        super().__init__()
+        self.data_dim = data_dim
+        self.net = nn.Sequential(nn.Linear(data_dim, hidden), nn.LeakyReLU(0.2),
+                                 nn.Linear(hidden, hidden), nn.LeakyReLU(0.2),
+                                 nn.Linear(hidden, 1))
+
+    def forward(self, x: Tensor) -> Tensor:
+        check_images(x, (self.data_dim,))
+        return self.net(x).squeeze(1)  # (B, 1) -> (B,)
