@@ -28,3 +28,11 @@ benchmark: $(STAMP)
 
 clean:
 	rm -rf runs .pytest_cache
+
+## exercises: regenerate exercises/ from solutions/
+exercises: $(STAMP)
+	$(PY) tools/make_exercises.py
+
+## figures: re-execute every notebook with papermill under the detected profile
+figures: $(STAMP)
+	$(PY) tools/run_notebooks.py

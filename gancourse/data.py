@@ -98,7 +98,7 @@ def resolve_root(root: str | os.PathLike | None = None) -> tuple[Path, str]:
 def display_path(path: Path) -> str:
     """A path as a reader should see it: relative to the project when inside it."""
     try:
-        return str(Path(path).resolve().relative_to(PROJECT_DATA.parent))
+        return str(Path(path).absolute().relative_to(PROJECT_DATA.parent))
     except ValueError:
         return str(path)
 

@@ -87,14 +87,15 @@ def plot_saturation(d_marker: float | None = None, losses=("minimax", "non-satur
             ax_grad.scatter(d_m, g_m.abs(), s=10, color=colors[name], alpha=0.6, edgecolors="k",
                             linewidths=0.3, label=f"{name} (measured samples)", zorder=3)
     for ax in (ax_loss, ax_grad):
-        ax.axvspan(0, REJECT_BELOW, color="gray", alpha=0.15, label="D rejects fakes")
+        ax.axvspan(1e-4, REJECT_BELOW, color="gray", alpha=0.15, label="D rejects fakes")
         if d_marker is not None:
             ax.axvline(d_marker, color="k", ls=":", lw=1, label=f"D(G(z)) = {d_marker:.3g}")
         ax.set_xlabel("D(G(z)), the discriminator's probability that a fake is real")
         ax.legend(fontsize=7, loc="best")
     ax_loss.set(title="Generator losses", ylabel="loss that G minimises")
     ax_grad.set(title="Gradient reaching G through D's logit", ylabel="|d loss / d logit| (log scale)",
-                yscale="log", ylim=(1e-4, 2))
+                xscale="log", yscale="log", ylim=(1e-4, 2))
+    ax_grad.set_xlabel("D(G(z)) (log scale)")
     fig.tight_layout()
     return fig
 

@@ -10,6 +10,7 @@ Usage: python tools/make_exercises.py          write exercises/
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from pathlib import Path
@@ -31,7 +32,7 @@ def strip_solutions(source: str, where: str) -> str:
                 raise ValueError(f"{where}: nested BEGIN SOLUTION, or one without a label "
                                  f"such as '### BEGIN SOLUTION Exercise 1.1: the loss'")
             indent, label = begin.groups()
-            out += [f"{indent}# YOUR CODE HERE", f"{indent}raise NotImplementedError({label!r})"]
+            out += [f"{indent}# YOUR CODE HERE", f"{indent}raise NotImplementedError({json.dumps(label)})"]
             inside = True
         elif END.match(line):
             if not inside:

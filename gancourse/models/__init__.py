@@ -27,5 +27,16 @@ def build_models(name: str, latent_dim: int = 100, **kwargs) -> tuple[nn.Module,
     return G, D
 
 
-__all__ = ["MODELS", "build_models", "MLPGenerator", "MLPDiscriminator",
+def summarize(model: nn.Module) -> str:
+    """One line per layer with its parameter count, then the total (stable across versions)."""
+    lines = [f"{type(model).__name__}"]
+    for name, module in model.named_modules():
+        if not list(module.children()):  # a leaf layer
+            n = sum(p.numel() for p in module.parameters())
+            lines.append(f"  {name:<10} {type(module).__name__:<12} {n:>10,}")
+    lines.append(f"  {'total':<23} {sum(p.numel() for p in model.parameters()):>10,}")
+    return "\n".join(lines)
+
+
+__all__ = ["MODELS", "build_models", "summarize", "MLPGenerator", "MLPDiscriminator",
            "DCGANGenerator", "DCGANDiscriminator"]

@@ -1,0 +1,84 @@
+"""The notebook machinery: generated exercises, Colab headers, parameters, stored outputs."""
+import json
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+ROOT = Path(__file__).resolve().parents[1]
+SLUG = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["gancourse"]["github_slug"]
+LECTURES = sorted((ROOT / "notebooks").glob("*.ipynb"))
+SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
+EXERCISES = sorted((ROOT / "exercises").glob("*.ipynb"))
+ALL = LECTURES + SOLUTIONS + EXERCISES
+
+
+def test_the_course_has_its_notebooks():
+    assert [p.name for p in LECTURES][:2] == ["01_vanilla_gan.ipynb", "02_gradient_saturation.ipynb"]
+    assert [p.name for p in SOLUTIONS] == [p.name for p in EXERCISES]
+    assert all(re.fullmatch(r"\d\d_[a-z0-9_]+\.ipynb", p.name) for p in ALL)
+
+
+def test_exercises_are_generated_from_solutions():
+    out = subprocess.run([sys.executable, "tools/make_exercises.py", "--check"], cwd=ROOT,
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+
+
+@pytest.mark.parametrize("path", EXERCISES, ids=lambda p: p.name)
+def test_exercises_hide_every_solution(path):
+    nb = nbformat.read(path, as_version=4)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert "BEGIN SOLUTION" not in code and "END SOLUTION" not in code
+    stubs = re.findall(r'raise NotImplementedError\("(Exercise \d+\.\d+): [^"]+"\)', code)
+    assert stubs and stubs[0].endswith(".1")
+    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
+
+
+@pytest.mark.parametrize("path", EXERCISES, ids=lambda p: p.name)
+def test_an_untouched_exercise_stops_at_its_first_exercise(path):
+    nb = nbformat.read(path, as_version=4)
+    number = path.name[:2].lstrip("0")
+    client = NotebookClient(nb, timeout=120, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    with pytest.raises(CellExecutionError) as info:
+        client.execute()
+    assert "NotImplementedError" in str(info.value)
+    assert f"Exercise {number}.1:" in str(info.value)
+    errors = [i for i, c in enumerate(nb.cells) for o in c.get("outputs", []) if o.output_type == "error"]
+    first_check = next(i for i, c in enumerate(nb.cells) if "check_" in c.source and "import" not in c.source)
+    assert errors == [first_check]
+    assert "[FAIL]" in "".join(o.get("text", "") for o in nb.cells[first_check].outputs)
+
+
+@pytest.mark.parametrize("path", ALL, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_colab_badge_install_cell_and_parameters(path):
+    nb = nbformat.read(path, as_version=4)
+    relpath = path.relative_to(ROOT).as_posix()
+    url = f"https://colab.research.google.com/github/{SLUG}/blob/main/{relpath}"
+    assert nb.cells[0].cell_type == "markdown" and f"]({url})" in nb.cells[0].source
+    install = nb.cells[1].source
+    assert nb.cells[1].cell_type == "code" and '"google.colab" in sys.modules' in install
+    assert f"https://github.com/{SLUG}" in install and "pip install" in install
+    params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(params) == 1 and "profile = None" in params[0].source
+
+
+@pytest.mark.parametrize("path", LECTURES + SOLUTIONS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_stored_outputs_are_executed_small_and_clean(path):
+    text = path.read_text()
+    assert len(text) < 2_000_000, "keep stored outputs small (figure dpi, GIF size)"
+    nb = nbformat.reads(text, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
+    assert all(c.execution_count for c in code[2:]), "commit notebooks executed (make figures)"
+    outputs = [o for c in code for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    printed = json.dumps([o.get("text", "") for o in outputs] + [o.get("data", {}).get("text/plain", "")
+                                                               for o in outputs])
+    assert not re.search(r"(/work/|/root/|/home/|/tmp/|/Users/)", printed), "absolute paths in outputs"
