@@ -43,3 +43,17 @@ def test_measurement_shows_the_minimax_stall(tiny_data):
     assert mm["history"][0]["grad_norm_g"] * 10 < ns["history"][0]["grad_norm_g"]
     fig = plot_saturation(measured={k: (v["d_fake"], v["grad_logit"]) for k, v in results.items()})
     assert all(ax.get_title() and ax.get_xlabel() and ax.get_ylabel() for ax in fig.axes)
+
+
+def test_explorer_falls_back_to_a_static_figure(monkeypatch, capsys):
+    from gancourse import saturation
+
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj, **kw: shown.append(obj))
+    monkeypatch.setenv("GANCOURSE_NO_WIDGETS", "1")
+    saturation.show_saturation_explorer()
+    assert len(shown) == 1 and shown[0].axes[0].get_title() == "Generator losses"
+    monkeypatch.delenv("GANCOURSE_NO_WIDGETS")
+    monkeypatch.setitem(__import__("sys").modules, "ipywidgets", None)  # not installed
+    saturation.show_saturation_explorer()
+    assert len(shown) == 2 and "static figure above is the whole explorer" in capsys.readouterr().out
