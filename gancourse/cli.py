@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from gancourse.checkpoint import CheckpointError
+from gancourse.conditional import TRAINING
 from gancourse.config import PROFILE_NAMES, UNBOUNDED_STEPS, make_config
 from gancourse.data import DATASETS, DataError, load_dataset, to_uint8
 from gancourse.device import get_device, pick_profile, seed_everything
@@ -20,7 +21,7 @@ from gancourse.plot import SampleSnapshots, save_run_figures
 from gancourse.runs import load, sample
 from gancourse.train import TrainingDiverged, train_gan
 
-MODEL_NAMES = ("mlp-gan", "dcgan")
+MODEL_NAMES = ("mlp-gan", "dcgan", "cgan", "acgan")
 
 
 class UsageError(Exception):
@@ -72,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     smp.add_argument("run_dir", metavar="DIR", help="a run directory written by train")
     smp.add_argument("--n", type=_positive(int), required=True, help="number of samples")
     smp.add_argument("--labels", type=int, nargs="+", help="class labels, repeated to fill N "
-                                                            "(conditional models only)")
+                                                            "(conditional models only; default: "
+                                                            "every class in turn)")
     smp.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     smp.add_argument("--out", required=True, help="output .npz file")
     return parser
@@ -93,8 +95,10 @@ def cmd_train(args) -> None:
     seed_everything(cfg.seed)
     G, D = build_models(cfg.model, latent_dim=cfg.latent_dim, **cfg.model_kwargs)
     G, D = G.to(device), D.to(device)
-    snapshots = SampleSnapshots(cfg.latent_dim, every=cfg.sample_every)
-    history = train_gan(G, D, data, cfg, callbacks=[snapshots], run_dir=args.out)
+    snapshots = SampleSnapshots(cfg.latent_dim, every=cfg.sample_every,
+                                num_classes=getattr(G, "num_classes", 0))
+    history = train_gan(G, D, data, cfg, callbacks=[snapshots], run_dir=args.out,
+                        **TRAINING.get(cfg.model, {}))
     out = Path(args.out)
     written = save_run_figures(out, G, history, snapshots)
     last = history[-1] if history else {}
@@ -119,6 +123,8 @@ def cmd_sample(args) -> None:
         if bad:
             raise UsageError(f"labels must be in 0..{num_classes - 1}, got {bad}")
         labels = torch.tensor(args.labels).repeat(args.n // len(args.labels) + 1)[:args.n]
+    elif num_classes:
+        labels = torch.arange(args.n) % num_classes  # every class in turn
     seed_everything(args.seed)
     images = to_uint8(sample(G, args.n, labels=labels))  # (N, 28, 28) uint8
     out_labels = labels if labels is not None else torch.full((args.n,), -1)

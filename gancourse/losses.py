@@ -5,6 +5,7 @@ D(x) = sigmoid(logit). Working on logits keeps log D and log(1 - D) finite when 
 """
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor
 
@@ -43,3 +44,38 @@ def get_g_loss(name: str):
     if name not in G_LOSSES:
         raise ValueError(f"unknown generator loss {name!r}; choose one of {', '.join(G_LOSSES)}")
     return G_LOSSES[name]
+
+
+def cgan_discriminator_loss(real_logits: Tensor, fake_logits: Tensor,
+                            mismatched_logits: Tensor) -> Tensor:
+    """cGAN D's loss with the lecture's three terms, all on logits of D(image, label):
+
+    a real image with its own label is real (1); a generated image with the label it was asked
+    for is fake (0); a real image with a mismatched label is fake (0). The two 'fake' terms are
+    averaged (as in GAN-CLS) so real and fake carry equal weight.
+    """
+    loss_real = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+    loss_fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+    loss_mismatched = F.binary_cross_entropy_with_logits(mismatched_logits,
+                                                         torch.zeros_like(mismatched_logits))
+    return loss_real + (loss_fake + loss_mismatched) / 2
+
+
+def acgan_discriminator_loss(real_logits: Tensor, real_class_logits: Tensor, fake_logits: Tensor,
+                             fake_class_logits: Tensor, labels: Tensor,
+                             fake_labels: Tensor) -> Tensor:
+    """AC-GAN D's loss: D maximises discrimination + classification, on both real and fake images.
+
+    Cross-entropy takes class *logits*: applying softmax first would squash the gradients.
+    """
+    classification = (F.cross_entropy(real_class_logits, labels)
+                      + F.cross_entropy(fake_class_logits, fake_labels))
+    return discriminator_loss(real_logits, fake_logits) + classification
+
+
+def acgan_generator_loss(fake_logits: Tensor, fake_class_logits: Tensor,
+                         fake_labels: Tensor) -> Tensor:
+    """AC-GAN G's loss: classification - discrimination, with the non-saturating form of the latter:
+    make D call the fakes real and classify them as the requested labels."""
+    return (generator_loss_nonsaturating(fake_logits)
+            + F.cross_entropy(fake_class_logits, fake_labels))

@@ -75,15 +75,23 @@ class SampleSnapshots:
     """Callback: every ``every`` steps, keep a grid of samples from the same fixed noise."""
 
     def __init__(self, latent_dim: int, every: int = 200, n: int = 64, seed: int = 1234,
-                 labels: Tensor | None = None) -> None:
+                 num_classes: int = 0) -> None:
+        if num_classes:  # a conditional model: one row per class
+            n = num_classes * num_classes
         gen = torch.Generator().manual_seed(seed)  # its own generator: sampling never shifts training
         self.z = torch.randn(n, latent_dim, generator=gen)
-        self.labels, self.every = labels, every
+        self.labels = torch.arange(n) // num_classes if num_classes else None
+        self.nrow = num_classes or 8
+        self.every = every
         self.frames: list[tuple[int, Tensor]] = []  # (step, uint8 grid)
 
     def __call__(self, step: int, G, D, history) -> None:
         if step % self.every == 0:
-            self.frames.append((step, image_grid(sample(G, z=self.z, labels=self.labels))))
+            self.frames.append((step, self.grid(G)))
+
+    def grid(self, G) -> Tensor:
+        """The uint8 grid of G's samples from the fixed noise (and labels)."""
+        return image_grid(sample(G, z=self.z, labels=self.labels), nrow=self.nrow)
 
 
 def save_gif(frames: list[tuple[int, Tensor]], path: str | Path, ms_per_frame: int = 300,
@@ -141,21 +149,25 @@ class LivePlot:
 
 def save_run_figures(run_dir: str | Path, G, history: list[dict],
                      snapshots: SampleSnapshots | None = None, dpi: int = 100) -> list[Path]:
-    """Write samples.png, losses.png and (with snapshots) progress.gif into ``run_dir``."""
+    """Write samples.png, losses.png and progress.gif (the snapshots' frames) into ``run_dir``."""
     run_dir = Path(run_dir)
     step = history[-1]["step"] if history else 0
-    z = snapshots.z if snapshots is not None else torch.randn(64, G.latent_dim)
+    if snapshots is None:
+        snapshots = SampleSnapshots(G.latent_dim, num_classes=getattr(G, "num_classes", 0))
+    images = sample(G, z=snapshots.z, labels=snapshots.labels)
+    rows = "one row per class, " if snapshots.labels is not None else ""
     written = []
     for name, fig in (
-        ("samples.png", show_images(sample(G, z=z), title=f"Samples after {step} steps (fixed noise)")),
+        ("samples.png", show_images(images, nrow=snapshots.nrow,
+                                    title=f"Samples after {step} steps ({rows}fixed noise)")),
         ("losses.png", plot_history(history) if history else None),
     ):
         if fig is not None:
             fig.savefig(run_dir / name, dpi=dpi, bbox_inches="tight")
             plt.close(fig)
             written.append(run_dir / name)
-    if snapshots is not None and step and (not snapshots.frames or snapshots.frames[-1][0] != step):
-        snapshots.frames.append((step, image_grid(sample(G, z=z))))  # always end on the final state
-    if snapshots is not None and snapshots.frames:
+    if step and (not snapshots.frames or snapshots.frames[-1][0] != step):
+        snapshots.frames.append((step, snapshots.grid(G)))  # always end on the final state
+    if snapshots.frames:
         written.append(save_gif(snapshots.frames, run_dir / "progress.gif"))
     return written

@@ -201,3 +201,128 @@ def test_saturation_gradients_solution_passes(capsys):
 def test_saturation_gradients_rejects(case, capsys):
     answer, message = SAT_WRONG[case]
     assert_rejects(checks.check_saturation_gradients, answer, message, capsys)
+
+
+# --- lecture 3: the transposed-conv block ------------------------------------------------------------
+def up(kernel=4, stride=2, padding=1, output_padding=0, bn=True, act=True, out=None):
+    def make(c_in, c_out):
+        layers = [nn.ConvTranspose2d(c_in, out or c_out, kernel, stride, padding, output_padding)]
+        layers += [nn.BatchNorm2d(out or c_out)] if bn else []
+        layers += [nn.ReLU()] if act else []
+        return nn.Sequential(*layers)
+    return make
+
+
+UP_WRONG = {
+    "kernel 3 without output_padding": (up(kernel=3), "kernel_size=4, stride=2, padding=1"),
+    "stride 1": (up(stride=1), "doubles H"),
+    "no padding": (up(padding=0), "doubles H"),
+    "wrong channels": (up(out=3), "must output c_out channels"),
+    "no BatchNorm": (up(bn=False), "BatchNorm2d"),
+    "no activation": (up(act=False), "no activation"),
+    "upsample + conv instead": (lambda c_in, c_out: nn.Sequential(nn.Upsample(scale_factor=2), nn.Conv2d(c_in, c_out, 3, padding=1),
+                                                                 nn.BatchNorm2d(c_out), nn.ReLU()), "ConvTranspose2d"),
+    "not done": (not_done, "not implemented yet"),
+}
+
+
+def test_upsample_block_solution_passes(capsys):
+    assert_passes(checks.check_upsample_block, up(), capsys)
+    assert_passes(checks.check_upsample_block, up(kernel=3, output_padding=1), capsys)
+
+
+@pytest.mark.parametrize("case", list(UP_WRONG))
+def test_upsample_block_rejects(case, capsys):
+    answer, message = UP_WRONG[case]
+    assert_rejects(checks.check_upsample_block, answer, message, capsys)
+
+
+# --- lecture 4: mismatched labels, the cGAN loss, the AC-GAN losses ----------------------------------
+MISMATCH_WRONG = {
+    "any random label": (lambda y, k: torch.randint(0, k, y.shape), "were not changed"),
+    "always the next class": (lambda y, k: (y + 1) % k, "not a fixed one"),
+    "no modulo": (lambda y, k: y + torch.randint(1, k, y.shape), "wrap around"),
+    "shuffled batch": (lambda y, k: y[torch.randperm(len(y))], "were not changed"),
+    "not done": (not_done, "not implemented yet"),
+}
+
+
+def test_mismatched_labels_solution_passes(capsys):
+    from gancourse.conditional import mismatched_labels
+    assert_passes(checks.check_mismatched_labels, mismatched_labels, capsys)
+
+
+@pytest.mark.parametrize("case", list(MISMATCH_WRONG))
+def test_mismatched_labels_rejects(case, capsys):
+    answer, message = MISMATCH_WRONG[case]
+    assert_rejects(checks.check_mismatched_labels, answer, message, capsys)
+
+
+CGAN_WRONG = {
+    "mismatched labelled real": (lambda r, f, m: bce(r, 1) + (bce(f, 0) + bce(m, 1)) / 2, "mismatched pairs labelled real"),
+    "no mismatched term": (lambda r, f, m: bce(r, 1) + bce(f, 0), "the mismatched term is missing"),
+    "fake terms summed": (lambda r, f, m: bce(r, 1) + bce(f, 0) + bce(m, 0), "average them"),
+    "labels swapped": (lambda r, f, m: bce(r, 0) + (bce(f, 1) + bce(m, 1)) / 2, "labels swapped"),
+    "sign flipped": (lambda r, f, m: -(bce(r, 1) + (bce(f, 0) + bce(m, 0)) / 2), "sign flipped"),
+    "log of sigmoid": (lambda r, f, m: -(torch.log(torch.sigmoid(r)).mean() + (torch.log(1 - torch.sigmoid(f)).mean()
+                                                                              + torch.log(1 - torch.sigmoid(m)).mean()) / 2),
+                       "never torch.log(torch.sigmoid(x))"),
+    "not done": (not_done, "not implemented yet"),
+}
+
+
+def test_cgan_loss_solution_passes(capsys):
+    from gancourse.losses import cgan_discriminator_loss
+    assert_passes(checks.check_cgan_discriminator_loss, cgan_discriminator_loss, capsys)
+
+
+@pytest.mark.parametrize("case", list(CGAN_WRONG))
+def test_cgan_loss_rejects(case, capsys):
+    answer, message = CGAN_WRONG[case]
+    assert_rejects(checks.check_cgan_discriminator_loss, answer, message, capsys)
+
+
+def acgan_d(softmax=False, fake_cls=True, sign=1):
+    def d_loss(r, rc, f, fc, y, yf):
+        prep = (lambda t: F.softmax(t, 1)) if softmax else (lambda t: t)
+        cls = F.cross_entropy(prep(rc), y) + (F.cross_entropy(prep(fc), yf) if fake_cls else 0)
+        return bce(r, 1) + bce(f, 0) + sign * cls
+    return d_loss
+
+
+def acgan_g(softmax=False, sign=1, adversarial="ns"):
+    def g_loss(f, fc, yf):
+        prep = F.softmax(fc, 1) if softmax else fc
+        adv = {"ns": bce(f, 1), "minimax": -F.softplus(f).mean(), "none": 0}[adversarial]
+        return adv + sign * F.cross_entropy(prep, yf)
+    return g_loss
+
+
+ACGAN_WRONG = {
+    "softmax before CE in D": ((acgan_d(softmax=True), acgan_g()), "softmax applied before cross_entropy"),
+    "softmax before CE in G": ((acgan_d(), acgan_g(softmax=True)), "softmax applied before cross_entropy"),
+    "D ignores fake classes": ((acgan_d(fake_cls=False), acgan_g()), "fake images' classification term is missing"),
+    "D subtracts classification": ((acgan_d(sign=-1), acgan_g()), "D maximises discrimination + classification"),
+    "G subtracts classification": ((acgan_d(), acgan_g(sign=-1)), "G wants its fakes classified"),
+    "G minimax": ((acgan_d(), acgan_g(adversarial="minimax")), "saturates"),
+    "G without adversarial term": ((acgan_d(), acgan_g(adversarial="none")), "G must also fool D"),
+}
+
+
+def test_acgan_losses_solution_passes(capsys):
+    from gancourse.losses import acgan_discriminator_loss, acgan_generator_loss
+    assert checks.check_acgan_losses(acgan_discriminator_loss, acgan_generator_loss) is True
+    assert capsys.readouterr().out.startswith("[PASS]")
+
+
+@pytest.mark.parametrize("case", list(ACGAN_WRONG))
+def test_acgan_losses_rejects(case, capsys):
+    (d_loss, g_loss), message = ACGAN_WRONG[case]
+    assert checks.check_acgan_losses(d_loss, g_loss) is False
+    out = capsys.readouterr().out
+    assert out.startswith("[FAIL]") and message in out, out
+
+
+def test_acgan_losses_untouched_exercise_raises(capsys):
+    with pytest.raises(NotImplementedError):
+        checks.check_acgan_losses(not_done, acgan_g())

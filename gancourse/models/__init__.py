@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from torch import nn
 
+from gancourse.models.conditional import (ACGANDiscriminator, ConditionalDiscriminator,
+                                          ConditionalGenerator)
 from gancourse.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from gancourse.models.mlp import MLPDiscriminator, MLPGenerator
 
@@ -10,6 +12,8 @@ from gancourse.models.mlp import MLPDiscriminator, MLPGenerator
 MODELS = {
     "mlp-gan": (MLPGenerator, MLPDiscriminator, ("latent_dim",), ()),
     "dcgan": (DCGANGenerator, DCGANDiscriminator, ("latent_dim", "width"), ("width",)),
+    "cgan": (ConditionalGenerator, ConditionalDiscriminator, ("latent_dim", "width"), ("width",)),
+    "acgan": (ConditionalGenerator, ACGANDiscriminator, ("latent_dim", "width"), ("width",)),
 }
 
 
@@ -18,12 +22,16 @@ def build_models(name: str, latent_dim: int = 100, **kwargs) -> tuple[nn.Module,
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
     g_cls, d_cls, g_args, d_args = MODELS[name]
+    d_width = kwargs.pop("d_width", None)  # D's own width, where it should differ from G's
     kwargs = dict(kwargs, latent_dim=latent_dim)
-    unknown = set(kwargs) - set(g_args) - set(d_args)
+    unknown = set(kwargs) - set(g_args) - set(d_args) | ({"d_width"} if d_width and "width" not in d_args else set())
     if unknown:
         raise ValueError(f"model {name!r} does not take {', '.join(sorted(unknown))}")
     G = g_cls(**{k: v for k, v in kwargs.items() if k in g_args})
-    D = d_cls(**{k: v for k, v in kwargs.items() if k in d_args})
+    d_kwargs = {k: v for k, v in kwargs.items() if k in d_args}
+    if d_width:
+        d_kwargs["width"] = d_width
+    D = d_cls(**d_kwargs)
     return G, D
 
 
@@ -39,4 +47,5 @@ def summarize(model: nn.Module) -> str:
 
 
 __all__ = ["MODELS", "build_models", "summarize", "MLPGenerator", "MLPDiscriminator",
-           "DCGANGenerator", "DCGANDiscriminator"]
+           "DCGANGenerator", "DCGANDiscriminator", "ConditionalGenerator",
+           "ConditionalDiscriminator", "ACGANDiscriminator"]

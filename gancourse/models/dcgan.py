@@ -46,14 +46,17 @@ class DCGANGenerator(nn.Module):
 
 
 class DCGANDiscriminator(nn.Module):
-    """D: image -> stride-2 3x3 convs (w/8 -> w/4 -> w/2 -> w channels) with LeakyReLU -> 1 logit.
+    """D: image -> stride-2 3x3 convs (w/8 -> w/4 -> w/2 -> w channels) with LeakyReLU -> logits.
 
     Spatial size 28 -> 14 -> 7 -> 4 -> 2; dropout and BatchNorm as in the lecture's network.
+    ``in_channels`` > 1 lets a conditional D stack a label map on the image; ``outputs`` > 1 adds
+    heads (AC-GAN's class logits) beside the real/fake logit.
     """
 
-    def __init__(self, width: int = 128) -> None:
+    def __init__(self, width: int = 128, in_channels: int = 1, outputs: int = 1) -> None:
         super().__init__()
-        channels = [1, width // 8, width // 4, width // 2, width]
+        self.image_shape, self.outputs = (in_channels, 28, 28), outputs
+        channels = [in_channels, width // 8, width // 4, width // 2, width]
         layers: list[nn.Module] = []
         for i, (c_in, c_out) in enumerate(zip(channels, channels[1:])):
             layers += [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1), nn.LeakyReLU(0.2),
@@ -61,9 +64,10 @@ class DCGANDiscriminator(nn.Module):
             if i > 0:  # no BatchNorm on the first block: it would normalise raw pixels
                 layers.append(nn.BatchNorm2d(c_out))
         self.net = nn.Sequential(*layers)  # (B, w, 2, 2)
-        self.fc = nn.Linear(width * 2 * 2, 1)
+        self.fc = nn.Linear(width * 2 * 2, outputs)
         self.apply(init_dcgan_weights)
 
     def forward(self, x: Tensor) -> Tensor:
-        check_images(x, IMAGE_SHAPE)
-        return self.fc(self.net(x).flatten(1)).squeeze(1)  # (B, w*4) -> (B,)
+        check_images(x, self.image_shape)
+        logits = self.fc(self.net(x).flatten(1))  # (B, w*4) -> (B, outputs)
+        return logits.squeeze(1) if self.outputs == 1 else logits
