@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from gancourse.models import MODELS, build_models
+from gancourse.models import build_models
 from gancourse.models.mlp import MLPGenerator
 
 
