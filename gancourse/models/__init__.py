@@ -23,13 +23,15 @@ def build_models(name: str, latent_dim: int = 100, **kwargs) -> tuple[nn.Module,
         raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
     g_cls, d_cls, g_args, d_args = MODELS[name]
     d_width = kwargs.pop("d_width", None)  # D's own width, where it should differ from G's
+    if d_width is not None and "width" not in d_args:
+        raise ValueError(f"model {name!r} does not take d_width")
     kwargs = dict(kwargs, latent_dim=latent_dim)
-    unknown = set(kwargs) - set(g_args) - set(d_args) | ({"d_width"} if d_width and "width" not in d_args else set())
+    unknown = set(kwargs) - set(g_args) - set(d_args)
     if unknown:
         raise ValueError(f"model {name!r} does not take {', '.join(sorted(unknown))}")
     G = g_cls(**{k: v for k, v in kwargs.items() if k in g_args})
     d_kwargs = {k: v for k, v in kwargs.items() if k in d_args}
-    if d_width:
+    if d_width is not None:
         d_kwargs["width"] = d_width
     D = d_cls(**d_kwargs)
     return G, D
