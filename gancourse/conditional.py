@@ -11,7 +11,7 @@ from torch import Tensor, nn
 
 from gancourse.losses import (acgan_discriminator_loss, acgan_generator_loss,
                               cgan_discriminator_loss, generator_loss_nonsaturating)
-from gancourse.train import finite, gradient_norm
+from gancourse.train import finite, frozen, gradient_norm
 
 
 def mismatched_labels(labels: Tensor, num_classes: int) -> Tensor:
@@ -45,15 +45,12 @@ def cgan_generator_step(G: nn.Module, D: nn.Module, batch: tuple[Tensor, Tensor]
     """(2) G: make D accept (G(z, y), y) as a real pair."""
     x_real, labels = batch
     z = torch.randn(len(x_real), G.latent_dim, device=x_real.device)
-    D.requires_grad_(False)
-    try:
+    with frozen(D):  # D is not trained here: skip its weights' gradients
         fake_logits = D(G(z, labels), labels)
         loss = g_loss(fake_logits)
         loss_g = finite("the generator loss", loss)
         opt_g.zero_grad(set_to_none=True)
         loss.backward()
-    finally:
-        D.requires_grad_(True)
     grad_norm = gradient_norm(G)
     opt_g.step()
     return {"loss_g": loss_g, "d_fake_g": torch.sigmoid(fake_logits).mean().item(),
@@ -84,15 +81,12 @@ def acgan_generator_step(G: nn.Module, D: nn.Module, batch: tuple[Tensor, Tensor
     """(2) G: fakes that D calls real and classifies as the requested labels."""
     x_real, labels = batch
     z = torch.randn(len(x_real), G.latent_dim, device=x_real.device)
-    D.requires_grad_(False)
-    try:
+    with frozen(D):  # D is not trained here: skip its weights' gradients
         fake_logits, fake_class = D(G(z, labels))
         loss = g_loss(fake_logits, fake_class, labels)
         loss_g = finite("the generator loss", loss)
         opt_g.zero_grad(set_to_none=True)
         loss.backward()
-    finally:
-        D.requires_grad_(True)
     grad_norm = gradient_norm(G)
     opt_g.step()
     return {"loss_g": loss_g, "d_fake_g": torch.sigmoid(fake_logits).mean().item(),

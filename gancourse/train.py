@@ -11,6 +11,7 @@ import json
 import math
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
 
@@ -45,6 +46,16 @@ def gradient_norm(model: nn.Module) -> float:
     return torch.linalg.vector_norm(torch.stack(grads)).item() if grads else 0.0
 
 
+@contextmanager
+def frozen(model: nn.Module):
+    """Inside the block, ``model``'s weights get no gradients (the loss still flows through it)."""
+    model.requires_grad_(False)
+    try:
+        yield model
+    finally:
+        model.requires_grad_(True)
+
+
 def discriminator_step(G: nn.Module, D: nn.Module, batch: tuple[Tensor, Tensor],
                        opt_d: torch.optim.Optimizer, d_loss: Callable = discriminator_loss) -> dict:
     """(1) D: push D(x) up and D(G(z)) down, with G held fixed."""
@@ -67,15 +78,12 @@ def generator_step(G: nn.Module, D: nn.Module, batch: tuple[Tensor, Tensor],
     """(2) G: push D(G(z)) up, with D held fixed. Also reports the norm of G's gradient."""
     x_real, _ = batch
     z = torch.randn(len(x_real), G.latent_dim, device=x_real.device)
-    D.requires_grad_(False)  # D's weights are not updated here: skip their gradients
-    try:
+    with frozen(D):  # D is not trained here: skip its weights' gradients
         fake_logits = D(G(z))
         loss = g_loss(fake_logits)
         loss_g = finite("the generator loss", loss)
         opt_g.zero_grad(set_to_none=True)
         loss.backward()
-    finally:
-        D.requires_grad_(True)
     grad_norm = gradient_norm(G)
     opt_g.step()
     return {"loss_g": loss_g, "d_fake_g": torch.sigmoid(fake_logits).mean().item(),
@@ -140,8 +148,8 @@ def train_gan(G: nn.Module, D: nn.Module, data, cfg: TrainConfig, *,
             write_history(history, run_dir / "history.csv")
 
     start, deadline = time.monotonic() - elapsed, None
-    if cfg.minutes is not None:
-        deadline = time.monotonic() + cfg.minutes * 60
+    if cfg.minutes is not None:  # the budget covers the whole run, resumed parts included
+        deadline = start + cfg.minutes * 60
     total = None if cfg.num_steps >= UNBOUNDED_STEPS else cfg.num_steps
     bar = tqdm(total=total, initial=step, disable=not progress, desc=f"training {cfg.model}",
                mininterval=progress_interval())

@@ -116,6 +116,15 @@ def test_minutes_budget_stops_the_run(tiny_data, capsys):
     assert "the 0.02-minute budget is spent" in capsys.readouterr().out
 
 
+def test_a_resumed_run_keeps_its_total_budget(tmp_path, tiny_data, capsys):
+    G, D = models()
+    cfg = small_cfg(num_steps=10**6, minutes=0.01)
+    first = train_gan(G, D, tiny_data, cfg, run_dir=tmp_path, progress=False)
+    again = train_gan(*models(), tiny_data, cfg, run_dir=tmp_path, progress=False)
+    assert len(again) == len(first)  # the budget was spent: resuming adds no steps
+    assert "resuming from step" in capsys.readouterr().out
+
+
 def test_resuming_other_models_or_corrupted_checkpoints_fails_clearly(tmp_path, tiny_data):
     G, D = models()
     train_gan(G, D, tiny_data, small_cfg(num_steps=2), run_dir=tmp_path, progress=False)
