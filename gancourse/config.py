@@ -34,6 +34,7 @@ class TrainConfig:
     sample_every: int = 200  # steps between frames of the fixed-noise grid (and the GIF)
     model_kwargs: dict = field(default_factory=dict)  # extra constructor arguments (widths, ...)
     channels_last: bool = False  # NHWC conv activations: about 1.25x faster conv GANs on a CPU
+    task: str = "edges"  # pix2pix only: which paired task (gancourse.pix2pix.TASKS)
 
     def __post_init__(self) -> None:
         if self.num_steps <= 0:
@@ -64,6 +65,7 @@ PROFILES: dict[str, dict[str, dict]] = {
                      model_kwargs=dict(width=32)),
         "acgan": dict(num_steps=10, batch_size=32, checkpoint_every=5, sample_every=5,
                       model_kwargs=dict(width=32)),
+        "pix2pix": dict(num_steps=10, batch_size=16, checkpoint_every=5, model_kwargs=dict(width=8)),
     },
     # a laptop in minutes: what the committed notebook outputs show
     "cpu": {
@@ -77,6 +79,7 @@ PROFILES: dict[str, dict[str, dict]] = {
                      model_kwargs=dict(width=32, d_width=128)),
         "acgan": dict(num_steps=4000, sample_every=500, minutes=3.0, channels_last=True,
                       model_kwargs=dict(width=32, d_width=128)),
+        "pix2pix": dict(num_steps=2000, minutes=5.0, model_kwargs=dict(width=16)),  # same steps per variant
     },
     # the full recipe, for an instructor regenerating figures on a GPU
     "gpu": {
@@ -87,6 +90,7 @@ PROFILES: dict[str, dict[str, dict]] = {
         "classifier": dict(_CLASSIFIER, num_steps=2340),  # 5 epochs
         "cgan": dict(num_steps=20000, sample_every=1000, checkpoint_every=2000),
         "acgan": dict(num_steps=20000, sample_every=1000, checkpoint_every=2000),
+        "pix2pix": dict(num_steps=20000, checkpoint_every=2000, model_kwargs=dict(width=64)),
     },
 }
 

@@ -79,3 +79,22 @@ def acgan_generator_loss(fake_logits: Tensor, fake_class_logits: Tensor,
     make D call the fakes real and classify them as the requested labels."""
     return (generator_loss_nonsaturating(fake_logits)
             + F.cross_entropy(fake_class_logits, fake_labels))
+
+
+def pix2pix_discriminator_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+    """pix2pix D: every patch of (x, y) real (1), every patch of (x, G(x)) fake (0); halved, as in
+    the paper, so D learns at half G's pace."""
+    real = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+    fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+    return 0.5 * (real + fake)
+
+
+def pix2pix_generator_loss(fake_logits: Tensor | None, fake: Tensor, target: Tensor,
+                           lambda_l1: float = 100.0) -> Tensor:
+    """pix2pix G: -log D(x, G(x)) on every patch + lambda_l1 * |G(x) - y| (mean absolute error).
+
+    ``fake_logits=None`` leaves the adversarial term out (the "L1 only" baseline); lambda_l1=0
+    leaves out L1 (the "GAN only" one)."""
+    adversarial = (F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+                   if fake_logits is not None else fake.new_zeros(()))
+    return adversarial + lambda_l1 * (fake - target).abs().mean()

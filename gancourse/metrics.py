@@ -1,7 +1,18 @@
-"""Measuring samples in the features of the domain classifier: FID, KID, accuracy, coverage."""
+"""Measuring generated samples.
+
+- Parzen-window log-likelihood in pixel space, with the GAN paper's protocol (``parzen_protocol``);
+- FID and KID in the features of the domain classifier (``fid``, ``kid``), or of Inception when its
+  weights are on disk (``inception_fid``);
+- classifier ``accuracy`` on requested labels and class ``coverage`` (mode collapse);
+- ``nearest_neighbours`` in the training set (memorisation).
+"""
 from __future__ import annotations
 
+import importlib.util
 import math
+import os
+import sys
+import warnings
 
 import torch
 from torch import Tensor, nn
@@ -9,6 +20,81 @@ from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.kid import KernelInceptionDistance
 
 from gancourse.classifier import predict
+
+PARZEN_SIGMAS = torch.logspace(-1, 0, 10)  # the GAN paper's grid for the kernel width
+
+
+def squared_distances(x: Tensor, y: Tensor) -> Tensor:
+    """(len(x), len(y)) squared Euclidean distances of flattened rows, via one matrix product."""
+    x, y = x.flatten(1).float(), y.flatten(1).float()
+    d2 = (x * x).sum(1, keepdim=True) - 2 * x @ y.T + (y * y).sum(1)
+    return d2.clamp_(min=0)  # rounding can make a zero distance slightly negative
+
+
+def parzen_log_likelihood(samples: Tensor, x: Tensor, sigmas, batch_size: int = 500) -> Tensor:
+    """Log-likelihood (nats) of each row of ``x`` under a Gaussian Parzen window on ``samples``.
+
+    log p(x) = logsumexp_i(-|x - s_i|^2 / (2 sigma^2)) - log N - d/2 log(2 pi sigma^2), for each
+    sigma in ``sigmas``: returns (len(x), len(sigmas)). The distances are computed once per batch
+    of ``x`` and reused for every sigma.
+    """
+    sigmas = torch.as_tensor(sigmas, dtype=torch.float64).reshape(-1)
+    n, d = len(samples), samples[0].numel()
+    if x[0].numel() != d:
+        raise ValueError(f"samples have {d} values each but the evaluated points have {x[0].numel()}")
+    const = -math.log(n) - d / 2 * torch.log(2 * math.pi * sigmas ** 2)
+    out = []
+    for i in range(0, len(x), batch_size):
+        d2 = squared_distances(x[i:i + batch_size], samples).double()  # (B, N)
+        lse = torch.logsumexp(-d2.unsqueeze(-1) / (2 * sigmas ** 2), dim=1)  # (B, S)
+        out.append(lse + const)
+    return torch.cat(out)
+
+
+def parzen(samples: Tensor, test: Tensor, validation: Tensor, sigmas=PARZEN_SIGMAS) -> dict:
+    """The GAN paper's Parzen estimate: sigma chosen by mean log-likelihood on ``validation``, then
+    mean and standard error of the log-likelihood over ``test``. All images in [0, 1]."""
+    for name, images in (("samples", samples), ("test", test), ("validation", validation)):
+        if images.min() < 0 or images.max() > 1:
+            raise ValueError(f"Parzen windows here take {name} with pixels in [0, 1], got "
+                             f"[{images.min():.2f}, {images.max():.2f}]; map [-1, 1] with (x + 1) / 2")
+    scores = parzen_log_likelihood(samples, validation, sigmas).mean(0)
+    sigma = float(torch.as_tensor(sigmas).reshape(-1)[scores.argmax()])
+    ll = parzen_log_likelihood(samples, test, [sigma])[:, 0]
+    return {"ll": ll.mean().item(), "se": (ll.std() / math.sqrt(len(ll))).item(), "sigma": sigma,
+            "validation_ll": dict(zip(torch.as_tensor(sigmas).reshape(-1).tolist(), scores.tolist()))}
+
+
+def parzen_protocol(samples: Tensor, dataset: str = "mnist", root=None) -> dict:
+    """Parzen log-likelihood exactly as in the GAN paper: ``samples`` (10,000 in [-1, 1]), sigma from
+    ``PARZEN_SIGMAS`` on the first 1,000 images of train[50000:60000], mean +- standard error over
+    the test set."""
+    from gancourse.data import load_dataset
+
+    train, test = load_dataset(dataset, "train", root), load_dataset(dataset, "test", root)
+    if len(train.images) >= 51000:
+        validation = train.images[50000:51000]
+    else:
+        validation = train.images[-1000:]
+        print(f"warning: {dataset} is the shipped sample ({len(train.images)} training images), not the "
+              "full set: sigma is chosen on its last 1,000 training images and the test set is "
+              f"{len(test.images)} images, so the numbers are not comparable with the paper's",
+              file=sys.stderr)
+    if len(samples) != 10000:
+        print(f"note: the paper uses 10,000 samples; these are {len(samples)}", file=sys.stderr)
+    unit = lambda images: (images.flatten(1) + 1) / 2  # noqa: E731  [-1, 1] -> [0, 1]
+    return parzen(unit(samples).clamp(0, 1), unit(test.images), unit(validation))
+
+
+@torch.no_grad()
+def nearest_neighbours(queries: Tensor, reference: Tensor, batch_size: int = 500) -> tuple[Tensor, Tensor]:
+    """For each query image, the pixel-space L2 distance to its nearest ``reference`` image and
+    that image's index."""
+    dist, idx = [], []
+    for i in range(0, len(queries), batch_size):
+        d2, j = squared_distances(queries[i:i + batch_size], reference).min(1)
+        dist.append(d2.sqrt()), idx.append(j)
+    return torch.cat(dist), torch.cat(idx)
 
 
 class _Features(nn.Module):
@@ -43,7 +129,9 @@ def kid(clf: nn.Module, real: Tensor, fake: Tensor, subset_size: int = 1000) -> 
     """Kernel distance (mean, std over subsets) in the classifier's feature space."""
     _check(real, "real images"), _check(fake, "generated images")
     size = min(subset_size, len(real), len(fake))
-    metric = KernelInceptionDistance(feature=_Features(clf), subset_size=size, normalize=True)
+    with warnings.catch_warnings():  # "will save all extracted features": by design, they are small
+        warnings.filterwarnings("ignore", message=".*will save all extracted features")
+        metric = KernelInceptionDistance(feature=_Features(clf), subset_size=size, normalize=True)
     metric.update(real, real=True)
     metric.update(fake, real=False)
     mean, std = metric.compute()
@@ -63,3 +151,71 @@ def coverage(clf: nn.Module, images: Tensor, num_classes: int = 10) -> dict:
     p = counts.double() / counts.sum()
     entropy = -(p[p > 0] * p[p > 0].log()).sum().item()
     return {"counts": counts.tolist(), "entropy": entropy, "max_entropy": math.log(num_classes)}
+
+
+INCEPTION_WEIGHTS = "pt_inception-2015-12-05-6726825d.pth"  # torch-fidelity's FID Inception
+
+
+def inception_fid(real: Tensor, fake: Tensor, weights: str | os.PathLike | None = None,
+                  batch_size: int = 100) -> float:
+    """The standard FID (Inception-v3 pool features), when the weights are on disk.
+
+    ``weights`` or the environment variable GANCOURSE_INCEPTION_WEIGHTS names the file
+    ``pt_inception-2015-12-05-6726825d.pth``; it needs the ``torch-fidelity`` package.
+    Images (N, C, H, W) in [-1, 1]; grayscale is repeated to RGB and resized to 299 by torchmetrics.
+    """
+    weights = weights or os.environ.get("GANCOURSE_INCEPTION_WEIGHTS")
+    if not weights or not os.path.isfile(weights):
+        raise FileNotFoundError(
+            f"the Inception weights file {INCEPTION_WEIGHTS} was not found"
+            + (f" at {weights}" if weights else "")
+            + "; download it once where you are online (github.com/toshas/torch-fidelity releases) and "
+            "pass its path or set GANCOURSE_INCEPTION_WEIGHTS. Offline, use metrics.fid (classifier features).")
+    if importlib.util.find_spec("torch_fidelity") is None:
+        raise ImportError("the standard FID needs torch-fidelity: pip install 'gancourse[inception]'")
+    metric = FrechetInceptionDistance(feature=2048, normalize=True,
+                                      feature_extractor_weights_path=str(weights))
+    for images, is_real in ((real, True), (fake, False)):
+        for i in range(0, len(images), batch_size):
+            batch = (images[i:i + batch_size].float() + 1) / 2
+            metric.update(batch.expand(-1, 3, -1, -1) if batch.shape[1] == 1 else batch, real=is_real)
+    return metric.compute().item()
+
+
+def evaluate(images: Tensor, dataset: str = "mnist", labels: Tensor | None = None, *,
+             clf: nn.Module | None = None, profile: str = "cpu", root=None,
+             n_real: int | None = None) -> dict:
+    """Every metric of lecture 5 for ``images`` (N, 1, 28, 28) in [-1, 1], with each one's runtime.
+
+    Parzen with the paper's protocol; FID and KID against the whole test split in the domain
+    classifier's features (or its first ``n_real`` images); coverage entropy; and accuracy on ``labels`` when given. Returns a flat
+    dict (keys parzen_ll, parzen_se, parzen_sigma, fid, kid, kid_std, coverage_entropy, accuracy,
+    n_samples, seconds).
+    """
+    import time
+
+    from gancourse.classifier import load_classifier
+    from gancourse.data import load_dataset
+
+    _check(images, "images")
+    if labels is not None and len(labels) != len(images):
+        raise ValueError(f"expected {len(images)} labels, one per image, got {len(labels)}")
+    clf = clf if clf is not None else load_classifier(dataset, profile)
+    real = load_dataset(dataset, "test", root).images[:n_real]
+    result, seconds = {"n_samples": len(images)}, {}
+
+    def timed(name, fn):
+        start = time.perf_counter()
+        value = fn()
+        seconds[name] = round(time.perf_counter() - start, 2)
+        return value
+
+    p = timed("parzen", lambda: parzen_protocol(images, dataset, root))
+    result.update(parzen_ll=p["ll"], parzen_se=p["se"], parzen_sigma=p["sigma"])
+    result["fid"] = timed("fid", lambda: fid(clf, real, images))
+    result["kid"], result["kid_std"] = timed("kid", lambda: kid(clf, real, images))
+    result["coverage_entropy"] = timed("coverage", lambda: coverage(clf, images)["entropy"])
+    if labels is not None:
+        result["accuracy"] = timed("accuracy", lambda: accuracy(clf, images, labels))
+    result["seconds"] = seconds
+    return result

@@ -326,3 +326,275 @@ def test_acgan_losses_rejects(case, capsys):
 def test_acgan_losses_untouched_exercise_raises(capsys):
     with pytest.raises(NotImplementedError):
         checks.check_acgan_losses(not_done, acgan_g())
+
+
+# --- lecture 5: Parzen log-likelihood ---------------------------------------------------------
+def parzen(samples, x, sigma, *, mean=True, const=True, sig2=True, two=True, norm_sq=True,
+           squared=True, stable=True, reduce=False):
+    """A student's Parzen log-likelihood; each flag set False is one typical mistake."""
+    d2 = torch.cdist(x.double(), samples.double()) ** (2 if squared else 1)
+    z = -d2 / ((2 if two else 1) * sigma ** (2 if sig2 else 1))
+    if stable:
+        ll = torch.logsumexp(z, 1) - (torch.log(torch.tensor(float(len(samples)))) if mean else 0)
+    else:
+        ll = torch.log(torch.exp(z).mean(1) if mean else torch.exp(z).sum(1))
+    if const:
+        ll = ll - x.shape[1] / 2 * torch.log(torch.tensor(2 * torch.pi * sigma ** (2 if norm_sq else 1)))
+    return ll.mean() if reduce else ll
+
+
+PARZEN_WRONG = {
+    "sum, not mean": (lambda s, x, sg: parzen(s, x, sg, mean=False), "subtract log N"),
+    "no constant": (lambda s, x, sg: parzen(s, x, sg, const=False), "normalising constant is missing"),
+    "sigma not squared": (lambda s, x, sg: parzen(s, x, sg, sig2=False), "divides by 2 sigma, not 2 sigma^2"),
+    "no 2 in the exponent": (lambda s, x, sg: parzen(s, x, sg, two=False), "the Gaussian has 2 sigma^2"),
+    "log(2 pi sigma)": (lambda s, x, sg: parzen(s, x, sg, norm_sq=False), "log(2 pi sigma)"),
+    "distance not squared": (lambda s, x, sg: parzen(s, x, sg, squared=False), "not squared"),
+    "naive log(mean(exp))": (lambda s, x, sg: parzen(s, x, sg, stable=False), "torch.logsumexp"),
+    "averaged over x": (lambda s, x, sg: parzen(s, x, sg, reduce=True), "expected a tensor of shape (6,)"),
+    "not done": (not_done, "not implemented yet"),
+}
+
+
+def test_parzen_solution_passes(capsys):
+    assert_passes(checks.check_parzen_log_likelihood, parzen, capsys)
+
+
+@pytest.mark.parametrize("case", list(PARZEN_WRONG))
+def test_parzen_rejects(case, capsys):
+    assert_rejects(checks.check_parzen_log_likelihood, *PARZEN_WRONG[case], capsys)
+
+
+# --- lecture 5: Fréchet distance of two Gaussians ---------------------------------------------
+def frechet(mu1, cov1, mu2, cov2, *, root="matrix", two=True, mean="squared", cov=True):
+    """A student's Fréchet distance; each keyword away from its default is one typical mistake."""
+    product = cov1 @ cov2
+    cross = {"matrix": torch.linalg.eigvals(product).sqrt().real.sum(),
+             "elementwise": torch.trace(product.sqrt()),  # torch.sqrt is not a matrix square root
+             "none": torch.trace(product)}[root]
+    mean_term = {"squared": ((mu1 - mu2) ** 2).sum(), "norm": (mu1 - mu2).norm(), "none": 0}[mean]
+    cov_term = torch.trace(cov1) + torch.trace(cov2) - (2 if two else 1) * cross
+    return mean_term + (cov_term if cov else 0)
+
+
+def scipy_style(mu1, cov1, mu2, cov2):
+    """The textbook form with a matrix square root by eigendecomposition of the product."""
+    vals, vecs = torch.linalg.eig(cov1 @ cov2)
+    sqrt = (vecs @ torch.diag(vals.sqrt()) @ torch.linalg.inv(vecs)).real
+    return (((mu1 - mu2) ** 2).sum() + torch.trace(cov1 + cov2 - 2 * sqrt)).item()
+
+
+FRECHET_WRONG = {
+    "element-wise sqrt": (lambda *a: frechet(*a, root="elementwise"), "element-wise sqrt"),
+    "no square root": (lambda *a: frechet(*a, root="none"), "has no square root"),
+    "no factor 2": (lambda *a: frechet(*a, two=False), "needs the factor 2"),
+    "distance, not squared": (lambda *a: frechet(*a, mean="norm"), "not the distance"),
+    "no mean term": (lambda *a: frechet(*a, mean="none"), "|mu1 - mu2|^2 is missing"),
+    "no covariance term": (lambda *a: frechet(*a, cov=False), "covariance term is missing"),
+    "a vector": (lambda mu1, cov1, mu2, cov2: (mu1 - mu2) ** 2, "return one number"),
+    "not done": (not_done, "not implemented yet"),
+}
+
+
+@pytest.mark.parametrize("answer", [frechet, scipy_style])
+def test_frechet_solutions_pass(answer, capsys):
+    assert_passes(checks.check_frechet_distance, answer, capsys)
+
+
+@pytest.mark.parametrize("case", list(FRECHET_WRONG))
+def test_frechet_rejects(case, capsys):
+    assert_rejects(checks.check_frechet_distance, *FRECHET_WRONG[case], capsys)
+
+
+# --- lecture 6: GAIN --------------------------------------------------------------------------
+def gain_hint(mask, hint_rate):
+    return mask * (torch.rand_like(mask) < hint_rate).float()
+
+
+GAIN_HINT_WRONG = {
+    "B not multiplied by M": (lambda m, r: (torch.rand_like(m) < r).float(), "multiply B by the mask"),
+    "the mask itself": (lambda m, r: m.clone(), "the hint is the mask itself"),
+    "rate inverted": (lambda m, r: m * (torch.rand_like(m) > r).float(), "not rand > hint_rate"),
+    "probabilities, not draws": (lambda m, r: m * torch.rand_like(m), "values other than 0 and 1"),
+    "fixed seed inside": (lambda m, r: m * (torch.rand(m.shape, generator=torch.Generator().manual_seed(1)) < r).float(),
+                          "draw fresh random numbers"),
+    "one hint per row": (lambda m, r: (torch.rand(len(m)) < r).float(), "a tensor shaped like the mask"),
+    "not done": (not_done, "not implemented yet"),
+}
+
+
+def test_gain_hint_solution_passes(capsys):
+    assert_passes(checks.check_gain_hint, gain_hint, capsys)
+
+
+@pytest.mark.parametrize("case", list(GAIN_HINT_WRONG))
+def test_gain_hint_rejects(case, capsys):
+    assert_rejects(checks.check_gain_hint, *GAIN_HINT_WRONG[case], capsys)
+
+
+def bce_none(logits, target):
+    return F.binary_cross_entropy_with_logits(logits, target, reduction="none")
+
+
+GAIN_D_WRONG = {
+    "swapped": (lambda l, m: bce_none(l, 1 - m).mean(), "targets swapped"),
+    "sign": (lambda l, m: -bce_none(l, m).mean(), "sign flipped"),
+    "sum": (lambda l, m: bce_none(l, m).sum(), "sum instead of mean"),
+    "double sigmoid": (lambda l, m: bce_none(torch.sigmoid(l), m).mean(), "sigmoid applied twice"),
+    "missing only": (lambda l, m: (bce_none(l, m) * (1 - m)).mean(), "only the missing entries"),
+    "per entry": (lambda l, m: bce_none(l, m), "did not return a scalar"),
+    "not done": (not_done, "not implemented yet"),
+}
+
+
+def test_gain_d_loss_solution_passes(capsys):
+    assert_passes(checks.check_gain_discriminator_loss, lambda l, m: F.binary_cross_entropy_with_logits(l, m), capsys)
+
+
+@pytest.mark.parametrize("case", list(GAIN_D_WRONG))
+def test_gain_d_loss_rejects(case, capsys):
+    assert_rejects(checks.check_gain_discriminator_loss, *GAIN_D_WRONG[case], capsys)
+
+
+def gain_g(l, m, x, x_bar, alpha, *, adv="imputed", rec="observed", divide=True, use_alpha=True, sign=1):
+    """A student's GAIN generator loss; each keyword away from its default is one typical mistake."""
+    fooled = {"imputed": ((1 - m) * bce_none(l, torch.ones_like(m))).mean(),
+              "all": bce_none(l, torch.ones_like(m)).mean(),
+              "minimax": -((1 - m) * bce_none(l, torch.zeros_like(m))).mean(), "none": 0}[adv]
+    where = m if rec == "observed" else 1 - m
+    mse = ((where * x - where * x_bar) ** 2).mean() / (where.mean() if divide else 1)
+    return fooled + sign * (alpha if use_alpha else 1) * mse
+
+
+GAIN_G_WRONG = {
+    "adversarial on all entries": (lambda *a: gain_g(*a, adv="all"), "only imputed ones"),
+    "reconstruction on missing": (lambda *a: gain_g(*a, rec="missing"), "reconstruction term is on the missing"),
+    "no division by mean(M)": (lambda *a: gain_g(*a, divide=False), "not divided by mean(M)"),
+    "no alpha": (lambda *a: gain_g(*a, use_alpha=False), "alpha is missing"),
+    "minus": (lambda *a: gain_g(*a, sign=-1), "subtracted"),
+    "minimax": (lambda *a: gain_g(*a, adv="minimax"), "saturates"),
+    "reconstruction only": (lambda *a: gain_g(*a, adv="none"), "adversarial term is missing"),
+    "not done": (not_done, "not implemented yet"),
+}
+
+
+def test_gain_g_loss_solution_passes(capsys):
+    assert_passes(checks.check_gain_generator_loss, gain_g, capsys)
+
+
+@pytest.mark.parametrize("case", list(GAIN_G_WRONG))
+def test_gain_g_loss_rejects(case, capsys):
+    assert_rejects(checks.check_gain_generator_loss, *GAIN_G_WRONG[case], capsys)
+
+
+# --- lecture 7: pix2pix -----------------------------------------------------------------------
+class SkipBlock(nn.Module):
+    def __init__(self, c_in, c_out, combine="cat", dim=1, bn=True, up="transposed"):
+        super().__init__()
+        layers = [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1) if up == "transposed"
+                  else nn.Sequential(nn.Upsample(scale_factor=2), nn.Conv2d(c_in, c_out, 3, padding=1))]
+        self.up = nn.Sequential(*layers, *([nn.BatchNorm2d(c_out)] if bn else []), nn.ReLU())
+        self.combine, self.dim = combine, dim
+
+    def forward(self, x, skip):
+        u = self.up(x)
+        if self.combine == "add":
+            return u + skip
+        if self.combine == "none":
+            return u
+        return torch.cat([u, skip], dim=self.dim) if self.combine == "cat" else torch.cat([u, skip.detach() * 0], 1)
+
+
+SKIP_WRONG = {
+    "added": (lambda i, o: SkipBlock(i, o, combine="add"), "concatenate it"),
+    "dropped": (lambda i, o: SkipBlock(i, o, combine="none"), "concatenate it"),
+    "batch dim": (lambda i, o: SkipBlock(i, o, dim=0), "dim=1, the channels"),
+    "zeros instead of skip": (lambda i, o: SkipBlock(i, o, combine="zeros"), "not the skip tensor itself"),
+    "no BatchNorm": (lambda i, o: SkipBlock(i, o, bn=False), "BatchNorm2d"),
+    "no upsampling": (lambda i, o: nn.Identity(), "raised"),
+    "not done": (not_done, "not implemented yet"),
+}
+
+
+def test_unet_skip_block_solution_passes(capsys):
+    assert_passes(checks.check_unet_skip_block, SkipBlock, capsys)
+    assert_passes(checks.check_unet_skip_block, lambda i, o: SkipBlock(i, o, up="upsample"), capsys)  # also fine
+
+
+@pytest.mark.parametrize("case", list(SKIP_WRONG))
+def test_unet_skip_block_rejects(case, capsys):
+    assert_rejects(checks.check_unet_skip_block, *SKIP_WRONG[case], capsys)
+
+
+def field_backward(layers):
+    field = 1
+    for k, s in reversed(layers):
+        field = field * s + (k - s)
+    return field
+
+
+def field_forward(layers):
+    field, jump = 1, 1
+    for k, s in layers:
+        field, jump = field + (k - 1) * jump, jump * s
+    return field
+
+
+def field_wrong_direction(layers):
+    return field_backward(list(reversed(layers)))
+
+
+FIELD_WRONG = {
+    "wrong direction": (field_wrong_direction, "runs from the last layer back"),
+    "own stride": (lambda layers: 1 + sum((k - 1) * s for k, s in layers), "product of the strides before it"),
+    "sum of kernels": (lambda layers: sum(k for k, _ in layers), "do not simply add up"),
+    "ignores strides": (lambda layers: 1 + sum(k - 1 for k, _ in layers), "walk back"),
+    "not done": (not_done, "not implemented yet"),
+}
+
+
+@pytest.mark.parametrize("answer", [field_backward, field_forward])
+def test_receptive_field_solutions_pass(answer, capsys):
+    assert_passes(checks.check_receptive_field, answer, capsys)
+
+
+@pytest.mark.parametrize("case", list(FIELD_WRONG))
+def test_receptive_field_rejects(case, capsys):
+    assert_rejects(checks.check_receptive_field, *FIELD_WRONG[case], capsys)
+
+
+def p2p_g(logits, fake, target, lam, *, l2=False, use_lambda=True, lambda_on_adv=False, minimax=False,
+          sign=1, sum_l1=False, sigmoid=False):
+    """A student's pix2pix generator loss; each keyword away from its default is one typical mistake."""
+    inputs = torch.sigmoid(logits) if sigmoid else logits
+    adv = (-F.binary_cross_entropy_with_logits(inputs, torch.zeros_like(logits)) if minimax
+           else F.binary_cross_entropy_with_logits(inputs, torch.ones_like(logits)))
+    diff = (fake - target) ** 2 if l2 else (fake - target).abs()
+    rec = diff.sum() if sum_l1 else diff.mean()
+    if lambda_on_adv:
+        return lam * adv + rec
+    return adv + sign * (lam if use_lambda else 1) * rec
+
+
+P2P_WRONG = {
+    "L2": (lambda *a: p2p_g(*a, l2=True), "pix2pix uses L1"),
+    "no lambda": (lambda *a: p2p_g(*a, use_lambda=False), "lambda_l1 is missing"),
+    "lambda on adversarial": (lambda *a: p2p_g(*a, lambda_on_adv=True), "not the adversarial one"),
+    "minimax": (lambda *a: p2p_g(*a, minimax=True), "saturates"),
+    "minus": (lambda *a: p2p_g(*a, sign=-1), "subtracted"),
+    "sum": (lambda *a: p2p_g(*a, sum_l1=True), "summed"),
+    "sigmoid": (lambda *a: p2p_g(*a, sigmoid=True), "sigmoid applied"),
+    "L1 only": (lambda l, f, t, lam: lam * (f - t).abs().mean(), "adversarial term is missing"),
+    "not done": (not_done, "not implemented yet"),
+}
+
+
+def test_pix2pix_g_loss_solution_passes(capsys):
+    from gancourse.losses import pix2pix_generator_loss
+    assert_passes(checks.check_pix2pix_generator_loss, pix2pix_generator_loss, capsys)
+    assert_passes(checks.check_pix2pix_generator_loss, p2p_g, capsys)
+
+
+@pytest.mark.parametrize("case", list(P2P_WRONG))
+def test_pix2pix_g_loss_rejects(case, capsys):
+    assert_rejects(checks.check_pix2pix_generator_loss, *P2P_WRONG[case], capsys)

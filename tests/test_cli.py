@@ -9,18 +9,20 @@ from gancourse.cli import main
 
 
 def test_help_on_every_command():
-    for argv in (["--help"], ["train", "--help"], ["sample", "--help"]):
+    for argv in (["--help"], ["train", "--help"], ["sample", "--help"], ["evaluate", "--help"]):
         out = subprocess.run([sys.executable, "-m", "gancourse", *argv], capture_output=True, text=True)
         assert out.returncode == 0 and "usage:" in out.stdout
 
 
 @pytest.mark.parametrize("argv,message", [
-    (["train", "stylegan", "--dataset", "mnist", "--out", "x"], "invalid choice: 'stylegan' (choose from 'mlp-gan', 'dcgan', 'cgan', 'acgan')"),
+    (["train", "stylegan", "--dataset", "mnist", "--out", "x"], "invalid choice: 'stylegan' (choose from 'mlp-gan', 'dcgan', 'cgan', 'acgan', 'pix2pix')"),
     (["train", "dcgan", "--dataset", "cifar", "--out", "x"], "invalid choice: 'cifar' (choose from 'mnist', 'fashion-mnist')"),
     (["train", "dcgan", "--dataset", "mnist", "--steps", "0", "--out", "x"], "expected a positive number, got '0'"),
     (["train", "dcgan", "--dataset", "mnist", "--minutes", "-1", "--out", "x"], "expected a positive number, got '-1'"),
     (["train", "dcgan", "--dataset", "mnist", "--steps", "2", "--minutes", "1", "--out", "x"], "not allowed with argument"),
     (["sample", "does-not-exist", "--n", "4", "--out", "x.npz"], "no checkpoint at does-not-exist/checkpoint.pt"),
+    (["evaluate", "nowhere.npz", "--dataset", "mnist"], "nowhere.npz is neither a run directory nor an .npz file"),
+    (["evaluate", "x.npz"], "the following arguments are required: --dataset"),
 ])
 def test_bad_input_is_one_line_and_exit_2(capsys, argv, message):
     assert main(argv) == 2
@@ -57,3 +59,52 @@ def test_train_then_sample(tmp_path, capsys, model):
     assert main(["train", model, "--dataset", "fashion-mnist", "--profile", "quick", "--steps", "8",
                  "--out", str(run)]) == 0
     assert "resuming from step 6" in capsys.readouterr().out
+
+
+def test_evaluate_a_file_of_samples_writes_the_json_keys(tmp_path, capsys):
+    import json
+
+    import torch
+
+    from gancourse.data import load_dataset, to_uint8
+    test = load_dataset("mnist", "test")
+    np.savez(tmp_path / "real.npz", images=to_uint8(test.images[-300:]).numpy(),
+             labels=test.labels[-300:].numpy())
+    assert main(["evaluate", str(tmp_path / "real.npz"), "--dataset", "mnist", "--profile", "quick",
+                 "--json", str(tmp_path / "m.json")]) == 0
+    out = capsys.readouterr().out
+    assert "Parzen log-likelihood" in out and "accuracy on the labels" in out
+    result = json.loads((tmp_path / "m.json").read_text())
+    assert {"parzen_ll", "parzen_se", "parzen_sigma", "fid", "kid", "coverage_entropy",
+            "accuracy"} <= set(result)
+    assert any(abs(result["parzen_sigma"] - s) < 1e-6 for s in torch.logspace(-1, 0, 10).tolist())
+    assert result["accuracy"] > 0.5 and result["coverage_entropy"] > 1.8
+    # unlabelled samples (labels -1, as sample writes for unconditional models): no accuracy key
+    np.savez(tmp_path / "unlabelled.npz", images=to_uint8(test.images[-300:]).numpy(),
+             labels=np.full(300, -1))
+    assert main(["evaluate", str(tmp_path / "unlabelled.npz"), "--dataset", "mnist", "--profile", "quick",
+                 "--json", str(tmp_path / "u.json")]) == 0
+    assert "accuracy" not in json.loads((tmp_path / "u.json").read_text())
+
+
+def test_evaluate_rejects_files_that_are_not_samples(tmp_path, capsys):
+    np.savez(tmp_path / "other.npz", x=np.zeros(3))
+    np.savez(tmp_path / "flat.npz", images=np.zeros((3, 784), np.uint8))
+    (tmp_path / "junk.npz").write_bytes(b"junk")
+    for name, message in (("other.npz", "has no 'images' array (keys: x)"),
+                          ("flat.npz", "expected images of shape (N, 28, 28)"),
+                          ("junk.npz", "cannot read")):
+        assert main(["evaluate", str(tmp_path / name), "--dataset", "mnist"]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err
+
+
+def test_evaluate_a_conditional_run_reports_accuracy(tmp_path, capsys):
+    import json
+    run = tmp_path / "run"
+    assert main(["train", "cgan", "--dataset", "mnist", "--profile", "quick", "--steps", "2",
+                 "--out", str(run)]) == 0
+    assert main(["evaluate", str(run), "--dataset", "mnist", "--n", "200", "--profile", "quick",
+                 "--json", str(tmp_path / "m.json")]) == 0
+    result = json.loads((tmp_path / "m.json").read_text())
+    assert result["n_samples"] == 200 and 0 <= result["accuracy"] <= 1

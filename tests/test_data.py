@@ -1,7 +1,6 @@
 """Where dataset files come from, the shipped sample, checksums and batching."""
 import shutil
 
-import numpy as np
 import pytest
 import torch
 import torchvision

@@ -1,10 +1,13 @@
 """The domain classifier and the metrics measured in its features."""
+import math
+
 import pytest
 import torch
 
 from gancourse import metrics
 from gancourse.classifier import DomainClassifier, load_classifier, predict
 from gancourse.data import load_dataset
+from tests.conftest import MIRROR, mirror_has
 
 
 @pytest.fixture(scope="module")
@@ -53,3 +56,70 @@ def test_coverage_entropy_flags_mode_collapse(quick_classifier):
 def test_metrics_check_shapes(quick_classifier):
     with pytest.raises(ValueError, match=r"expected generated images of shape \(N, 1, 28, 28\)"):
         metrics.fid(quick_classifier, torch.zeros(4, 1, 28, 28), torch.zeros(4, 784))
+
+
+def brute_force_parzen(samples, x, sigma):
+    """The Parzen log-likelihood written out term by term, in float64."""
+    samples, x = samples.double().flatten(1), x.double().flatten(1)
+    d = samples.shape[1]
+    out = []
+    for xi in x:
+        kernels = [math.exp(-((xi - s) ** 2).sum().item() / (2 * sigma ** 2)) for s in samples]
+        out.append(math.log(sum(kernels) / len(samples)) - d / 2 * math.log(2 * math.pi * sigma ** 2))
+    return torch.tensor(out, dtype=torch.float64)
+
+
+def test_parzen_matches_the_formula_written_out():
+    torch.manual_seed(0)
+    samples, x = torch.rand(50, 6), torch.rand(7, 6)
+    ours = metrics.parzen_log_likelihood(samples, x, [0.3, 1.0], batch_size=3)
+    for j, sigma in enumerate([0.3, 1.0]):
+        assert torch.allclose(ours[:, j], brute_force_parzen(samples, x, sigma), atol=1e-4)
+
+
+def test_parzen_is_stable_where_the_naive_formula_underflows():
+    torch.manual_seed(0)
+    samples, x = torch.rand(20, 784), torch.rand(5, 784)  # distances ~ 11: exp(-11 / 0.02) = 0
+    ll = metrics.parzen_log_likelihood(samples, x, [0.1])
+    assert torch.isfinite(ll).all() and (ll < -1000).all()
+    kernels = torch.exp(-((x[:1] - samples) ** 2).sum(1).double() / (2 * 0.1 ** 2))
+    assert kernels.sum() == 0  # what log-sum-exp avoids: the naive sum underflows, log(0) = -inf
+
+
+def test_parzen_picks_sigma_on_validation_and_reports_a_standard_error():
+    torch.manual_seed(0)
+    centres = torch.rand(10, 16)
+    draw = lambda n: (centres[torch.randint(0, 10, (n,))] + 0.05 * torch.randn(n, 16)).clamp(0, 1)  # noqa: E731
+    result = metrics.parzen(draw(500), draw(200), draw(100), sigmas=[0.01, 0.05, 0.5])
+    assert result["sigma"] == pytest.approx(0.05)  # the width the data were drawn with
+    assert result["se"] > 0 and sorted(result["validation_ll"]) == pytest.approx([0.01, 0.05, 0.5])
+    far = metrics.parzen(torch.rand(500, 16), draw(200), draw(100), sigmas=[0.01, 0.05, 0.5])
+    assert far["ll"] < result["ll"] - 10  # uniform noise explains the data worse
+    with pytest.raises(ValueError, match=r"pixels in \[0, 1\].*\(x \+ 1\) / 2"):
+        metrics.parzen(draw(10) * 2 - 1, draw(10), draw(10))
+
+
+def test_nearest_neighbours_finds_copies():
+    torch.manual_seed(0)
+    reference = torch.rand(100, 1, 28, 28)
+    dist, idx = metrics.nearest_neighbours(reference[[7, 42, 3]], reference, batch_size=2)
+    assert idx.tolist() == [7, 42, 3] and dist.max() < 1e-2
+    dist, _ = metrics.nearest_neighbours(torch.rand(3, 1, 28, 28), reference)
+    assert dist.min() > 5  # fresh noise is far from every reference image
+
+
+def test_inception_fid_explains_missing_weights(tmp_path, monkeypatch):
+    monkeypatch.delenv("GANCOURSE_INCEPTION_WEIGHTS", raising=False)
+    with pytest.raises(FileNotFoundError, match="pt_inception-2015-12-05.*GANCOURSE_INCEPTION_WEIGHTS"):
+        metrics.inception_fid(torch.zeros(2, 1, 28, 28), torch.zeros(2, 1, 28, 28))
+    with pytest.raises(FileNotFoundError, match=r"at .*missing\.pth"):
+        metrics.inception_fid(torch.zeros(2, 1, 28, 28), torch.zeros(2, 1, 28, 28), tmp_path / "missing.pth")
+
+
+@pytest.mark.skipif(not mirror_has("MNIST"), reason="needs the full MNIST in $GANCOURSE_DATA")
+def test_the_cpu_profile_classifier_is_above_98_percent_on_mnist_test(monkeypatch):
+    monkeypatch.setenv("GANCOURSE_DATA", str(MIRROR))
+    clf = load_classifier("mnist", "cpu", progress=False)  # trained once (about 40 s), then cached
+    test = load_dataset("mnist", "test")
+    assert len(test.images) == 10000
+    assert metrics.accuracy(clf, test.images, test.labels) > 0.98

@@ -35,6 +35,8 @@ def run(path: Path, profile: str | None) -> tuple[float, str | None]:
         except Exception as err:  # noqa: BLE001 - a kernel that dies, a missing notebook, ...
             return time.perf_counter() - start, f"{type(err).__name__}: {err}"
         nb = nbformat.read(out, as_version=4)
+        # papermill's injected parameters would pin the profile for every later run (nbval included)
+        nb.cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
         for cell in nb.cells:  # timestamps only make diffs noisy
             cell.metadata.pop("papermill", None)
             cell.metadata.pop("execution", None)

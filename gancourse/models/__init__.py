@@ -7,6 +7,7 @@ from gancourse.models.conditional import (ACGANDiscriminator, ConditionalDiscrim
                                           ConditionalGenerator)
 from gancourse.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from gancourse.models.mlp import MLPDiscriminator, MLPGenerator
+from gancourse.models.pix2pix import PatchDiscriminator, UNetGenerator
 
 # name -> (generator class, discriminator class, which keyword arguments each accepts)
 MODELS = {
@@ -14,6 +15,7 @@ MODELS = {
     "dcgan": (DCGANGenerator, DCGANDiscriminator, ("latent_dim", "width"), ("width",)),
     "cgan": (ConditionalGenerator, ConditionalDiscriminator, ("latent_dim", "width"), ("width",)),
     "acgan": (ConditionalGenerator, ACGANDiscriminator, ("latent_dim", "width"), ("width",)),
+    "pix2pix": (UNetGenerator, PatchDiscriminator, ("width",), ("width",)),  # no noise: dropout
 }
 
 
@@ -25,7 +27,8 @@ def build_models(name: str, latent_dim: int = 100, **kwargs) -> tuple[nn.Module,
     d_width = kwargs.pop("d_width", None)  # D's own width, where it should differ from G's
     if d_width is not None and "width" not in d_args:
         raise ValueError(f"model {name!r} does not take d_width")
-    kwargs = dict(kwargs, latent_dim=latent_dim)
+    if "latent_dim" in g_args:
+        kwargs = dict(kwargs, latent_dim=latent_dim)
     unknown = set(kwargs) - set(g_args) - set(d_args)
     if unknown:
         raise ValueError(f"model {name!r} does not take {', '.join(sorted(unknown))}")
@@ -50,4 +53,4 @@ def summarize(model: nn.Module) -> str:
 
 __all__ = ["MODELS", "build_models", "summarize", "MLPGenerator", "MLPDiscriminator",
            "DCGANGenerator", "DCGANDiscriminator", "ConditionalGenerator",
-           "ConditionalDiscriminator", "ACGANDiscriminator"]
+           "ConditionalDiscriminator", "ACGANDiscriminator", "UNetGenerator", "PatchDiscriminator"]
