@@ -156,6 +156,7 @@ def train_gan(G: nn.Module, D: nn.Module, data, cfg: TrainConfig, *,
     try:
         while step < cfg.num_steps:
             if deadline is not None and time.monotonic() > deadline:
+                elapsed = time.monotonic() - start  # recorded as spent: a resumed run stops at once
                 print(f"stopped at step {step}: the {cfg.minutes:g}-minute budget is spent")
                 break
             for j in range(cfg.k):
