@@ -28,6 +28,28 @@ def test_shapes_and_label_validation(name):
         G(z, torch.zeros(6))
 
 
+@torch.no_grad()
+def _label_and_noise_effects(G) -> tuple[float, float]:
+    """Mean squared change of G's images when the labels change, and when the noise does."""
+    z, y = torch.randn(200, 100), torch.arange(200) % 10
+    x = G(z, y)
+    return (G(z, (y + 1) % 10) - x).pow(2).mean().item(), (G(torch.randn(200, 100), y) - x).pow(2).mean().item()
+
+
+def test_label_embedding_starts_small_so_the_noise_is_heard():
+    torch.manual_seed(0)
+    G, _ = build_models("cgan", width=16)
+    norms = G.embed.weight.norm(dim=1)
+    assert 0.6 < norms.mean().item() < 1.4  # about a one-hot label's length; z's is about 10
+    label_effect, noise_effect = _label_and_noise_effects(G)
+    assert noise_effect > 10 * label_effect
+    torch.manual_seed(0)  # PyTorch's default N(0, 1) embedding: the label is loud from the start
+    loud, _ = build_models("acgan", width=16, embed_std=1.0)
+    assert 5 < loud.embed.weight.norm(dim=1).mean().item() < 9
+    label_effect, noise_effect = _label_and_noise_effects(loud)
+    assert noise_effect < 10 * label_effect
+
+
 def test_mismatched_labels_always_differ():
     labels = torch.arange(10).repeat(100)
     wrong = mismatched_labels(labels, 10)

@@ -13,8 +13,10 @@ from gancourse.models.pix2pix import PatchDiscriminator, UNetGenerator
 MODELS = {
     "mlp-gan": (MLPGenerator, MLPDiscriminator, ("latent_dim",), ()),
     "dcgan": (DCGANGenerator, DCGANDiscriminator, ("latent_dim", "width"), ("width",)),
-    "cgan": (ConditionalGenerator, ConditionalDiscriminator, ("latent_dim", "width"), ("width",)),
-    "acgan": (ConditionalGenerator, ACGANDiscriminator, ("latent_dim", "width"), ("width",)),
+    "cgan": (ConditionalGenerator, ConditionalDiscriminator, ("latent_dim", "width", "embed_std"),
+             ("width",)),
+    "acgan": (ConditionalGenerator, ACGANDiscriminator, ("latent_dim", "width", "embed_std"),
+              ("width",)),
     "pix2pix": (UNetGenerator, PatchDiscriminator, ("width",), ("width",)),  # no noise: dropout
 }
 

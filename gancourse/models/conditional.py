@@ -22,13 +22,20 @@ def check_labels(labels: Tensor, n: int, num_classes: int) -> None:
 
 
 class ConditionalGenerator(nn.Module):
-    """G(z, y): concat(z, embedding(y)) -> the DCGAN generator -> image (B, 1, 28, 28)."""
+    """G(z, y): concat(z, embedding(y)) -> the DCGAN generator -> image (B, 1, 28, 28).
+
+    Each label's embedding starts with entries ~ N(0, embed_std^2). The default 1/sqrt(embed_dim)
+    gives it length about 1, like a one-hot label, against about 10 for z. PyTorch's default
+    N(0, 1) (length 7) lets the label drown the noise: G then draws one image per class (lecture
+    4 measures it).
+    """
 
     def __init__(self, latent_dim: int = 100, num_classes: int = 10, width: int = 128,
-                 embed_dim: int = 50) -> None:
+                 embed_dim: int = 50, embed_std: float | None = None) -> None:
         super().__init__()
         self.latent_dim, self.num_classes = latent_dim, num_classes
         self.embed = nn.Embedding(num_classes, embed_dim)
+        nn.init.normal_(self.embed.weight, 0.0, embed_std or embed_dim ** -0.5)
         self.body = DCGANGenerator(latent_dim + embed_dim, width)
 
     def forward(self, z: Tensor, labels: Tensor) -> Tensor:
