@@ -278,6 +278,8 @@ def cmd_evaluate(args) -> None:
             ("coverage entropy (max 2.303)", f"{result['coverage_entropy']:.3f}", sec["coverage"])]
     if "accuracy" in result:
         rows.append(("accuracy on the labels", f"{result['accuracy']:.1%}", sec["accuracy"]))
+        rows.append(("within-class spread (real: 1)", f"{result['class_spread']:.2f}",
+                     sec["class_spread"]))
     print(f"\n{'metric':<30} {'value':<36} {'time':>6}")
     for name, value, seconds in rows:
         print(f"{name:<30} {value:<36} {seconds:>5.1f}s")

@@ -4,6 +4,7 @@
 - FID and KID in the features of the domain classifier (``fid``, ``kid``), or of Inception when its
   weights are on disk (``inception_fid``);
 - classifier ``accuracy`` on requested labels and class ``coverage`` (mode collapse);
+- ``class_spread``: how varied each requested class is against the real class (intra-class collapse);
 - ``nearest_neighbours`` in the training set (memorisation).
 """
 from __future__ import annotations
@@ -153,6 +154,35 @@ def coverage(clf: nn.Module, images: Tensor, num_classes: int = 10) -> dict:
     return {"counts": counts.tolist(), "entropy": entropy, "max_entropy": math.log(num_classes)}
 
 
+@torch.no_grad()
+def class_spread(clf: nn.Module, images: Tensor, labels: Tensor, real: Tensor, real_labels: Tensor,
+                 num_classes: int = 10) -> dict:
+    """Per class: the total variance of the generated images' classifier features over that of
+    the real images of the same class.
+
+    About 1: as varied as the data; near 0: one image per class (intra-class mode collapse,
+    which accuracy and coverage do not see). Returns {"per_class": [...], "mean": float}.
+    """
+    _check(images, "images"), _check(real, "real images")
+    for name, x, y in (("images", images, labels), ("real images", real, real_labels)):
+        if y.shape != (len(x),):
+            raise ValueError(f"expected one label per {name[:-1]}: {len(x)}, got shape {tuple(y.shape)}")
+        counts = torch.bincount(y.cpu(), minlength=num_classes)
+        if (counts < 2).any():
+            raise ValueError(f"class_spread needs at least 2 {name} of every class; "
+                             f"classes {(counts < 2).nonzero().flatten().tolist()} have fewer")
+    clf.eval()
+    device = next(clf.parameters()).device
+
+    def features(x: Tensor) -> Tensor:
+        return torch.cat([clf.features(x[i:i + 1000].to(device)).cpu() for i in range(0, len(x), 1000)])
+
+    fake_f, real_f = features(images), features(real)
+    ratios = [(fake_f[labels.cpu() == c].var(0).sum() / real_f[real_labels.cpu() == c].var(0).sum()).item()
+              for c in range(num_classes)]
+    return {"per_class": ratios, "mean": sum(ratios) / num_classes}
+
+
 INCEPTION_WEIGHTS = "pt_inception-2015-12-05-6726825d.pth"  # torch-fidelity's FID Inception
 
 
@@ -188,8 +218,9 @@ def evaluate(images: Tensor, dataset: str = "mnist", labels: Tensor | None = Non
     """Every metric of lecture 5 for ``images`` (N, 1, 28, 28) in [-1, 1], with each one's runtime.
 
     Parzen with the paper's protocol; FID and KID against the whole test split in the domain
-    classifier's features (or its first ``n_real`` images); coverage entropy; and accuracy on ``labels`` when given. Returns a flat
-    dict (keys parzen_ll, parzen_se, parzen_sigma, fid, kid, kid_std, coverage_entropy, accuracy,
+    classifier's features (or its first ``n_real`` images); coverage entropy; and, when ``labels``
+    are given, accuracy on them and the within-class spread. Returns a flat dict (keys parzen_ll,
+    parzen_se, parzen_sigma, fid, kid, kid_std, coverage_entropy, accuracy, class_spread,
     n_samples, seconds).
     """
     import time
@@ -201,7 +232,8 @@ def evaluate(images: Tensor, dataset: str = "mnist", labels: Tensor | None = Non
     if labels is not None and len(labels) != len(images):
         raise ValueError(f"expected {len(images)} labels, one per image, got {len(labels)}")
     clf = clf if clf is not None else load_classifier(dataset, profile)
-    real = load_dataset(dataset, "test", root).images[:n_real]
+    test = load_dataset(dataset, "test", root)
+    real, real_labels = test.images[:n_real], test.labels[:n_real]
     result, seconds = {"n_samples": len(images)}, {}
 
     def timed(name, fn):
@@ -217,5 +249,7 @@ def evaluate(images: Tensor, dataset: str = "mnist", labels: Tensor | None = Non
     result["coverage_entropy"] = timed("coverage", lambda: coverage(clf, images)["entropy"])
     if labels is not None:
         result["accuracy"] = timed("accuracy", lambda: accuracy(clf, images, labels))
+        result["class_spread"] = timed("class_spread", lambda: class_spread(
+            clf, images, labels, real, real_labels)["mean"])
     result["seconds"] = seconds
     return result

@@ -76,7 +76,8 @@ def test_evaluate_a_file_of_samples_writes_the_json_keys(tmp_path, capsys):
     assert "Parzen log-likelihood" in out and "accuracy on the labels" in out
     result = json.loads((tmp_path / "m.json").read_text())
     assert {"parzen_ll", "parzen_se", "parzen_sigma", "fid", "kid", "coverage_entropy",
-            "accuracy"} <= set(result)
+            "accuracy", "class_spread"} <= set(result)
+    assert 0.5 < result["class_spread"] < 2  # real test images are as varied as real test images
     assert any(abs(result["parzen_sigma"] - s) < 1e-6 for s in torch.logspace(-1, 0, 10).tolist())
     assert result["accuracy"] > 0.5 and result["coverage_entropy"] > 1.8
     # unlabelled samples (labels -1, as sample writes for unconditional models): no accuracy key

@@ -53,6 +53,20 @@ def test_coverage_entropy_flags_mode_collapse(quick_classifier):
     assert sum(spread["counts"]) == 1000 and spread["max_entropy"] == pytest.approx(2.302585, abs=1e-6)
 
 
+def test_class_spread_is_one_for_real_data_and_near_zero_for_one_image_per_class(quick_classifier):
+    test = load_dataset("mnist", "test")
+    a, ya, b, yb = test.images[:500], test.labels[:500], test.images[500:1000], test.labels[500:1000]
+    real = metrics.class_spread(quick_classifier, a, ya, b, yb)
+    assert 0.6 < real["mean"] < 1.6 and len(real["per_class"]) == 10
+    first = torch.stack([a[ya == c][0] for c in range(10)])  # one image per class, 50 times
+    labels = torch.arange(10).repeat(50)
+    collapsed = metrics.class_spread(quick_classifier, first[labels] + 0.01 * torch.randn(500, 1, 28, 28),
+                                     labels, b, yb)
+    assert collapsed["mean"] < 0.05
+    with pytest.raises(ValueError, match=r"at least 2 images of every class; classes \[9\]"):
+        metrics.class_spread(quick_classifier, a[ya != 9], ya[ya != 9], b, yb)
+
+
 def test_metrics_check_shapes(quick_classifier):
     with pytest.raises(ValueError, match=r"expected generated images of shape \(N, 1, 28, 28\)"):
         metrics.fid(quick_classifier, torch.zeros(4, 1, 28, 28), torch.zeros(4, 784))
