@@ -32,6 +32,14 @@ def _call(name: str, fn: Callable, *args):
                              "run the cell on its own to see the full traceback")
 
 
+def _wrong_shape(name: str, value, shape: tuple, hint: str) -> bool | None:
+    """A FAIL report unless ``value`` is a tensor of exactly ``shape``; None when it is."""
+    if isinstance(value, Tensor) and value.shape == shape:
+        return None
+    return _report(name, f"returned {type(value).__name__} {tuple(getattr(value, 'shape', ()))}, "
+                         f"expected a tensor of shape {tuple(shape)}", hint)
+
+
 def _close(a, b, tol: float = 1e-4) -> bool:
     return a is not None and b is not None and abs(float(a) - float(b)) <= tol * max(1.0, abs(float(b)))
 

@@ -7,7 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gancourse.checks._base import EXTREME_LOGITS, FAKE_LOGITS, REAL_LOGITS, _bce, _call, _check_loss, _close, _report
+from gancourse.checks._base import (EXTREME_LOGITS, FAKE_LOGITS, REAL_LOGITS, _bce, _call, _check_loss,
+                                    _close, _report, _wrong_shape)
 
 
 def check_upsample_block(make_block: Callable[[int, int], nn.Module]) -> bool:
@@ -46,9 +47,8 @@ def check_mismatched_labels(fn: Callable[[Tensor, int], Tensor]) -> bool:
     out, failed = _call(name, fn, labels.clone(), 10)
     if failed is not None:
         return failed
-    if not isinstance(out, Tensor) or out.shape != labels.shape:
-        return _report(name, f"returned {type(out).__name__} {tuple(getattr(out, 'shape', ()))}",
-                       "return one label per input label, a tensor of the same shape")
+    if (failed := _wrong_shape(name, out, labels.shape, "return one label per input label")) is not None:
+        return failed
     if out.min() < 0 or out.max() > 9:
         return _report(name, f"labels outside 0..9 (got {out.min()}..{out.max()})",
                        "wrap around with % num_classes")

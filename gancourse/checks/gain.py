@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from gancourse.checks._base import _call, _close, _report
+from gancourse.checks._base import _call, _close, _report, _wrong_shape
 
 _GEN = torch.Generator().manual_seed(0)
 _MASK = (torch.rand(6, 4, generator=_GEN) < 0.7).float()
@@ -24,9 +24,9 @@ def check_gain_hint(fn: Callable[[Tensor, float], Tensor]) -> bool:
     h, failed = _call(name, fn, mask.clone(), 0.9)
     if failed is not None:
         return failed
-    if not isinstance(h, Tensor) or h.shape != mask.shape:
-        return _report(name, f"returned {type(h).__name__} {tuple(getattr(h, 'shape', ()))}",
-                       "return one hint per entry: a tensor shaped like the mask")
+    hint = "return one hint per entry: a tensor shaped like the mask"
+    if (failed := _wrong_shape(name, h, mask.shape, hint)) is not None:
+        return failed
     if ((h != 0) & (h != 1)).any():
         return _report(name, "the hint has values other than 0 and 1",
                        "B is Bernoulli: (torch.rand_like(mask) < hint_rate).float()")

@@ -7,7 +7,7 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from gancourse.checks._base import _call, _close, _report
+from gancourse.checks._base import _call, _close, _report, _wrong_shape
 
 
 def _parzen_reference(samples: Tensor, x: Tensor, sigma: float, *, drop_log_n=False, drop_norm=False,
@@ -31,10 +31,9 @@ def check_parzen_log_likelihood(fn: Callable[[Tensor, Tensor, float], Tensor]) -
     value, failed = _call(name, fn, samples.clone(), x.clone(), sigma)
     if failed is not None:
         return failed
-    if not isinstance(value, Tensor) or value.shape != (len(x),):
-        return _report(name, f"returned {type(value).__name__} {tuple(getattr(value, 'shape', ()))}, "
-                             f"expected a tensor of shape ({len(x)},)",
-                       "one log-likelihood per evaluated point: reduce over the samples, not over x")
+    hint = "one log-likelihood per evaluated point: reduce over the samples, not over x"
+    if (failed := _wrong_shape(name, value, (len(x),), hint)) is not None:
+        return failed
     s64, x64 = samples.double(), x.double()
     reference = _parzen_reference(s64, x64, sigma)
     if not torch.allclose(value.double(), reference, atol=1e-3):
