@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import os
 import random
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Callable, Iterator
 
 import torch
 
@@ -28,17 +31,81 @@ def restore_rng(state: dict) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def save_checkpoint(path: str | os.PathLike, **state) -> None:
-    """Write ``state`` (tensors, state dicts, plain Python values) to ``path`` atomically.
+def atomic_write(path: str | os.PathLike, write: Callable, mode: str = "wb") -> Path:
+    """Create ``path`` through ``write(file)`` so that readers see the old file or the new, never half.
 
-    The file is written beside the target and then renamed, so an interruption mid-write never
-    leaves a half-written checkpoint in place of the last good one.
+    The data goes to a fresh temporary file beside the target (created exclusively, with an
+    unpredictable name, so no file or link placed there beforehand is followed), then replaces it.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"newline": "", "encoding": "utf-8"})) as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` to ``path`` atomically (see :func:`atomic_write`)."""
+    return atomic_write(path, lambda f: f.write(text), mode="w")
+
+
+def save_checkpoint(path: str | os.PathLike, **state) -> None:
+    """Write ``state`` (tensors, state dicts, plain Python values) to ``path`` atomically.
+
+    An interruption mid-write never leaves a half-written checkpoint in place of the last good one.
+    """
+    atomic_write(path, lambda f: torch.save(state, f))
+
+
+@contextmanager
+def lock_run_dir(run_dir: str | os.PathLike | None) -> Iterator[None]:
+    """Hold ``run_dir`` for one training process; a second one gets a clear CheckpointError."""
+    if run_dir is None:
+        yield
+        return
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    handle = open(run_dir / ".lock", "a+")
+    try:
+        try:
+            _lock(handle)
+        except OSError:
+            raise CheckpointError(f"another training process is writing {run_dir}; wait for it to "
+                                  f"finish, or train into another directory") from None
+        try:
+            yield
+        finally:
+            _unlock(handle)
+    finally:
+        handle.close()
+
+
+try:  # POSIX
+    import fcntl
+
+    def _lock(handle) -> None:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+    def _unlock(handle) -> None:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+except ImportError:  # Windows
+    import msvcrt
+
+    def _lock(handle) -> None:
+        handle.seek(0)
+        msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+
+    def _unlock(handle) -> None:
+        handle.seek(0)
+        msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:

@@ -6,6 +6,7 @@ features of a classifier of its own domain. It is trained once per dataset and c
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import torch
@@ -13,6 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from gancourse.checkpoint import save_checkpoint
 from gancourse.config import make_config
 from gancourse.data import PROJECT_DATA, Batches, load_dataset
 from gancourse.train import progress_interval
@@ -64,9 +66,14 @@ def load_classifier(dataset: str = "mnist", profile: str = "cpu", *,
     path = Path(cache_dir or CACHE_DIR) / f"classifier_{data.name}_{origin}_{cfg.num_steps}.pt"
     clf = DomainClassifier()
     if path.is_file():
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        clf.load_state_dict(state["model"])
-        return clf.eval()
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            clf.load_state_dict(state["model"])
+            return clf.eval()
+        except Exception as err:  # noqa: BLE001 - truncated or foreign file: rebuild it
+            print(f"warning: the cached classifier {path.name} is damaged ({type(err).__name__}); "
+                  f"training it again", file=sys.stderr)
+            clf = DomainClassifier()
     torch.manual_seed(cfg.seed)
     batches = Batches(data.images, data.labels, batch_size=cfg.batch_size, seed=cfg.seed)
     opt = torch.optim.Adam(clf.parameters(), lr=cfg.lr_d)
@@ -82,6 +89,5 @@ def load_classifier(dataset: str = "mnist", profile: str = "cpu", *,
     accuracy = (predict(clf, test.images).argmax(1) == test.labels).float().mean().item()
     print(f"{dataset} classifier: {accuracy:.2%} test accuracy after {cfg.num_steps} steps "
           f"(cached in {path.name})")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"model": clf.state_dict(), "test_accuracy": accuracy}, path)
+    save_checkpoint(path, model=clf.state_dict(), test_accuracy=accuracy)  # atomic: never half a file
     return clf.eval()

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from gancourse.checkpoint import CheckpointError
+from gancourse.checkpoint import CheckpointError, atomic_write
+from gancourse.cli_files import (MAX_SAMPLES, UsageError, check_count, output_file, read_npz, read_samples,
+                                 refuse_non_finite, writable_dir, write_npz)
 from gancourse.conditional import TRAINING
 from gancourse.config import PROFILE_NAMES, UNBOUNDED_STEPS, make_config
 from gancourse.data import DATASETS, Batches, DataError, load_dataset, to_uint8
@@ -21,18 +24,15 @@ from gancourse.models import build_models
 from gancourse.pix2pix import TASKS
 from gancourse.plot import SampleSnapshots, save_run_figures
 from gancourse.runs import load, sample
-from gancourse.train import TrainingDiverged, train_gan
+from gancourse.train import TrainingDiverged, check_resumable, train_gan
 
 MODEL_NAMES = ("mlp-gan", "dcgan", "cgan", "acgan", "pix2pix")
 
 
-class UsageError(Exception):
-    """Bad command-line input: reported in one line, exit code 2."""
-
-
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line instead of usage + message
-        raise UsageError(f"{message} (see: python -m gancourse {self.prog.split()[-1]} --help)")
+        command = " ".join(self.prog.split()[1:])  # "gancourse train" -> "train"; "gancourse" -> ""
+        raise UsageError(f"{message} (see: python -m gancourse {command + ' ' if command else ''}--help)")
 
 
 def _positive(kind):
@@ -41,10 +41,16 @@ def _positive(kind):
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-        if value <= 0:
+        if not math.isfinite(value) or value <= 0:
             raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
         return value
     return parse
+
+
+def _path(text: str) -> Path:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a path, got an empty string")
+    return Path(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,24 +75,25 @@ def build_parser() -> argparse.ArgumentParser:
                        help="pix2pix only: edges (edge map -> image) or lowres (8x8 -> 32x32)")
     train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     train.add_argument("--data-root", help="dataset root (default: $GANCOURSE_DATA, then data/)")
-    train.add_argument("--out", required=True, help="run directory to write")
+    train.add_argument("--out", required=True, type=_path, help="run directory to write")
 
     smp = sub.add_parser("sample", help="draw samples from a trained run into an .npz file",
                          description="Writes uint8 images (N, 28, 28) under key 'images' and their "
                                      "labels under 'labels' (-1 for unconditional models).")
-    smp.add_argument("run_dir", metavar="DIR", help="a run directory written by train")
-    smp.add_argument("--n", type=_positive(int), required=True, help="number of samples")
+    smp.add_argument("run_dir", metavar="DIR", type=_path, help="a run directory written by train")
+    smp.add_argument("--n", type=_positive(int), required=True,
+                     help=f"number of samples (at most {MAX_SAMPLES:,})")
     smp.add_argument("--labels", type=int, nargs="+", help="class labels, repeated to fill N "
                                                             "(conditional models only; default: "
                                                             "every class in turn)")
     smp.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    smp.add_argument("--out", required=True, help="output .npz file")
+    smp.add_argument("--out", required=True, type=_path, help="output .npz file (.npz is added if missing)")
 
     ev = sub.add_parser("evaluate", help="measure a run or a file of samples (Parzen, FID, KID, ...)",
                         description="Prints Parzen log-likelihood (the GAN paper's protocol), FID and KID "
                                     "in the domain classifier's features, coverage entropy, and "
                                     "accuracy when the samples have labels, with each one's runtime.")
-    ev.add_argument("target", metavar="RUN_DIR_or_FILE.npz",
+    ev.add_argument("target", metavar="RUN_DIR_or_FILE.npz", type=_path,
                     help="a run directory written by train, or an .npz written by sample")
     ev.add_argument("--dataset", required=True, choices=tuple(DATASETS),
                     help=f"the real data to compare with: {', '.join(DATASETS)}")
@@ -96,14 +103,14 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--profile", choices=PROFILE_NAMES,
                     help="which cached domain classifier to use (default: from the device)")
     ev.add_argument("--data-root", help="dataset root (default: $GANCOURSE_DATA, then data/)")
-    ev.add_argument("--json", metavar="OUT", help="also write the results to this JSON file")
+    ev.add_argument("--json", metavar="OUT", type=_path, help="also write the results to this JSON file")
 
     tr = sub.add_parser("translate", help="translate images with a trained pix2pix run",
                         description="Reads uint8 input images (N, 28, 28) or (N, 32, 32) under key 'images' "
                                     "(e.g. edge maps) and writes G's outputs, same shape, under 'images'.")
-    tr.add_argument("run_dir", metavar="RUN_DIR", help="a pix2pix run directory written by train")
-    tr.add_argument("--input", required=True, help="input .npz file with key 'images'")
-    tr.add_argument("--out", required=True, help="output .npz file")
+    tr.add_argument("run_dir", metavar="RUN_DIR", type=_path, help="a pix2pix run directory written by train")
+    tr.add_argument("--input", required=True, type=_path, help="input .npz file with key 'images'")
+    tr.add_argument("--out", required=True, type=_path, help="output .npz file (.npz is added if missing)")
     return parser
 
 
@@ -116,6 +123,8 @@ def cmd_train(args) -> None:
     if args.minutes:
         overrides.update(num_steps=UNBOUNDED_STEPS, minutes=args.minutes)
     cfg = make_config(args.model, profile, **overrides)
+    out = writable_dir(args.out)
+    check_resumable(out, cfg)  # another run's directory is refused before any data is loaded
     print(f"profile: {profile}\n{cfg}")
     if cfg.model == "pix2pix":
         return _train_pix2pix(cfg, device, args)
@@ -126,9 +135,8 @@ def cmd_train(args) -> None:
     G, D = G.to(device), D.to(device)
     snapshots = SampleSnapshots(cfg.latent_dim, every=cfg.sample_every,
                                 num_classes=getattr(G, "num_classes", 0))
-    history = train_gan(G, D, data, cfg, callbacks=[snapshots], run_dir=args.out,
+    history = train_gan(G, D, data, cfg, callbacks=[snapshots], run_dir=out,
                         **TRAINING.get(cfg.model, {}))
-    out = Path(args.out)
     written = save_run_figures(out, G, history, snapshots)
     last = history[-1] if history else {}
     if last:
@@ -173,97 +181,84 @@ def cmd_translate(args) -> None:
     G, cfg = load(args.run_dir)
     if cfg.model != "pix2pix":
         raise UsageError(f"translate needs a pix2pix run; {args.run_dir} holds {cfg.model!r}")
-    path = Path(args.input)
-    if not path.is_file():
-        raise UsageError(f"{path} is not a file; pass an .npz with uint8 images under key 'images'")
-    try:
-        with np.load(path) as npz:
-            images = npz["images"]
-    except Exception as err:  # noqa: BLE001 - unreadable file, missing key: one line
-        raise UsageError(f"cannot read images from {path} ({type(err).__name__}: {err})") from None
-    if images.ndim != 3 or images.shape[1:] not in ((28, 28), (32, 32)) or images.dtype != np.uint8:
-        raise UsageError(f"expected uint8 images of shape (N, 28, 28) or (N, 32, 32) in {path}, "
-                         f"got {images.dtype} {images.shape}")
+    images = read_npz(args.input, "input images")["images"]
+    if images.ndim != 3 or images.shape[1:] not in ((28, 28), (32, 32)) or images.dtype != np.uint8 \
+            or len(images) == 0:
+        raise UsageError(f"expected uint8 images of shape (N, 28, 28) or (N, 32, 32), N >= 1, in "
+                         f"{args.input}, got {images.dtype} {images.shape}")
+    if len(images) > MAX_SAMPLES:
+        raise UsageError(f"{args.input} holds {len(images):,} images; translate at most {MAX_SAMPLES:,} "
+                         f"at a time")
+    out_path = output_file(args.out, ".npz")
     x = torch.from_numpy(images).float().div(127.5).sub(1).unsqueeze(1)
     small = images.shape[1] == 28
     out = translate(G, pad(x) if small else x)
     out = out[..., 2:30, 2:30] if small else out
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(args.out, images=to_uint8(out).numpy())
-    print(f"wrote {args.out}: images {tuple(out.shape[:1] + out.shape[2:])} uint8")
+    refuse_non_finite(out, f"the generator in {args.run_dir}")
+    write_npz(out_path, images=to_uint8(out).numpy())
+    print(f"wrote {out_path}: images {tuple(out.shape[:1] + out.shape[2:])} uint8")
+
+
+def _sample_labels(G, cfg, n: int, requested: list[int] | None, run_dir) -> torch.Tensor | None:
+    num_classes = getattr(G, "num_classes", 0)
+    if requested:
+        if not num_classes:
+            raise UsageError(f"--labels needs a conditional model; {run_dir} holds the "
+                             f"unconditional {cfg.model!r}")
+        bad = [l for l in requested if not 0 <= l < num_classes]
+        if bad:
+            raise UsageError(f"labels must be in 0..{num_classes - 1}, got {bad}")
+        return torch.tensor(requested).repeat(n // len(requested) + 1)[:n]
+    return torch.arange(n) % num_classes if num_classes else None  # every class in turn
+
+
+def _load_for_sampling(run_dir) -> tuple:
+    G, cfg = load(run_dir)
+    if cfg.model == "pix2pix":
+        raise UsageError(f"{run_dir} holds a pix2pix model, which translates inputs: use translate "
+                         f"(and evaluate its output .npz)")
+    return G, cfg
+
+
+def _draw(G, n: int, labels, seed: int, source: str, uint8: bool = True) -> torch.Tensor:
+    """n samples, uint8 (N, 28, 28) or float (N, 1, 28, 28) in [-1, 1], drawn in chunks; refuses
+    a generator whose outputs are NaN."""
+    seed_everything(seed)
+    z = torch.randn(n, G.latent_dim)
+    chunks = []
+    for i in range(0, n, 10_000):
+        images = sample(G, z=z[i:i + 10_000], labels=None if labels is None else labels[i:i + 10_000])
+        refuse_non_finite(images, source)
+        chunks.append(to_uint8(images) if uint8 else images.clamp(-1, 1))
+    return torch.cat(chunks)
 
 
 def cmd_sample(args) -> None:
-    G, cfg = load(args.run_dir)
-    if cfg.model == "pix2pix":
-        raise UsageError(f"{args.run_dir} holds a pix2pix model, which translates inputs: use translate")
-    num_classes = getattr(G, "num_classes", 0)
-    labels = None
-    if args.labels:
-        if not num_classes:
-            raise UsageError(f"--labels needs a conditional model; {args.run_dir} holds the "
-                             f"unconditional {cfg.model!r}")
-        bad = [l for l in args.labels if not 0 <= l < num_classes]
-        if bad:
-            raise UsageError(f"labels must be in 0..{num_classes - 1}, got {bad}")
-        labels = torch.tensor(args.labels).repeat(args.n // len(args.labels) + 1)[:args.n]
-    elif num_classes:
-        labels = torch.arange(args.n) % num_classes  # every class in turn
-    seed_everything(args.seed)
-    images = to_uint8(sample(G, args.n, labels=labels))  # (N, 28, 28) uint8
+    if args.n > MAX_SAMPLES:
+        raise UsageError(f"--n {args.n:,} is more than {MAX_SAMPLES:,} samples in one file; draw several "
+                         f"files with different --seed")
+    G, cfg = _load_for_sampling(args.run_dir)
+    labels = _sample_labels(G, cfg, args.n, args.labels, args.run_dir)
+    out = output_file(args.out, ".npz")
+    images = _draw(G, args.n, labels, args.seed, f"the generator in {args.run_dir}")  # (N, 28, 28)
     out_labels = labels if labels is not None else torch.full((args.n,), -1)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(out, images=images.numpy(), labels=out_labels.numpy().astype(np.int64))
+    write_npz(out, images=images.numpy(), labels=out_labels.numpy().astype(np.int64))
     print(f"wrote {out}: images {tuple(images.shape)} uint8, labels {tuple(out_labels.shape)}")
-
-
-def _read_samples(path: Path) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Images in [-1, 1] (N, 1, 28, 28) and labels (None if absent or all -1) from an .npz file."""
-    try:
-        with np.load(path) as npz:
-            if "images" not in npz:
-                raise UsageError(f"{path} has no 'images' array (keys: {', '.join(npz.files) or 'none'}); "
-                                 "write one with: python -m gancourse sample")
-            images, labels = npz["images"], npz["labels"] if "labels" in npz else None
-    except UsageError:
-        raise
-    except Exception as err:  # noqa: BLE001 - any unreadable file gets the same one-line message
-        raise UsageError(f"cannot read {path} as an .npz file ({type(err).__name__}: {err})") from None
-    if images.ndim == 4 and images.shape[1] == 1:
-        images = images[:, 0]
-    if images.ndim != 3 or images.shape[1:] != (28, 28):
-        raise UsageError(f"expected images of shape (N, 28, 28) in {path}, got {images.shape}")
-    if images.dtype == np.uint8:
-        x = torch.from_numpy(images).float().div(127.5).sub(1)
-    else:
-        x = torch.from_numpy(images).float()
-        if x.min() < -1.001 or x.max() > 1.001:
-            raise UsageError(f"float images in {path} must lie in [-1, 1]; save uint8 0..255 otherwise")
-    y = None
-    if labels is not None and (labels >= 0).all():
-        if len(labels) != len(images):
-            raise UsageError(f"{path} has {len(images)} images but {len(labels)} labels")
-        y = torch.from_numpy(labels.astype(np.int64))
-    return x.unsqueeze(1), y
 
 
 def cmd_evaluate(args) -> None:
     from gancourse import metrics
 
-    target = Path(args.target)
+    target = args.target
+    json_out = output_file(args.json, ".json") if args.json else None
     if target.is_dir():
-        G, cfg = load(target)
-        if cfg.model == "pix2pix":
-            raise UsageError(f"{target} holds a pix2pix model, which translates inputs: write its outputs "
-                             "with translate, then evaluate that .npz")
-        num_classes = getattr(G, "num_classes", 0)
-        labels = torch.arange(args.n) % num_classes if num_classes else None
-        seed_everything(args.seed)
-        images = sample(G, args.n, labels=labels).clamp(-1, 1)
+        check_count(args.n, "--n")
+        G, cfg = _load_for_sampling(target)
+        labels = _sample_labels(G, cfg, args.n, None, target)
+        images = _draw(G, args.n, labels, args.seed, f"the generator in {target}", uint8=False)
         what = f"{args.n} samples of {cfg.model} from {target}"
     elif target.is_file():
-        images, labels = _read_samples(target)
+        images, labels = read_samples(target)
         what = f"{len(images)} images from {target}"
     else:
         raise UsageError(f"{target} is neither a run directory nor an .npz file")
@@ -283,26 +278,35 @@ def cmd_evaluate(args) -> None:
     print(f"\n{'metric':<30} {'value':<36} {'time':>6}")
     for name, value, seconds in rows:
         print(f"{name:<30} {value:<36} {seconds:>5.1f}s")
-    if args.json:
-        out = Path(args.json)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result, indent=2))
-        print(f"wrote {out}")
+    if json_out:
+        atomic_write(json_out, lambda f: f.write(json.dumps(result, indent=2)), mode="w")
+        print(f"wrote {json_out}")
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the exit code (0 ok, 1 training diverged, 2 bad input)."""
+    """Entry point; returns the exit code (0 ok, 1 training diverged, 2 bad input, 130 Ctrl-C)."""
     try:
         args = build_parser().parse_args(argv)
         {"train": cmd_train, "sample": cmd_sample, "evaluate": cmd_evaluate,
          "translate": cmd_translate}[args.command](args)
     except (UsageError, DataError, CheckpointError) as err:
-        print(f"gancourse: error: {err}", file=sys.stderr)
-        return 2
+        return _error(err)
     except ValueError as err:  # a bad value that got past argparse (config, shapes)
-        print(f"gancourse: error: {err}", file=sys.stderr)
-        return 2
+        return _error(err)
+    except OSError as err:  # a file that cannot be read or written
+        where = f" {err.filename}" if err.filename else ""
+        return _error(f"cannot access{where}: {err.strerror or err}")
+    except MemoryError:
+        return _error("out of memory: ask for fewer samples (--n) or a smaller model")
     except TrainingDiverged as err:
         print(f"gancourse: training diverged: {err}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("gancourse: interrupted", file=sys.stderr)
+        return 130
     return 0
+
+
+def _error(err) -> int:
+    print(f"gancourse: error: {' '.join(str(err).split())}", file=sys.stderr)  # always one line
+    return 2

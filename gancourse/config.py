@@ -6,6 +6,7 @@ A run is described by one :class:`TrainConfig`; ``print(cfg)`` is its record. Pr
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 
 PROFILE_NAMES = ("quick", "cpu", "gpu")
@@ -39,8 +40,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.num_steps <= 0:
             raise ValueError(f"num_steps must be a positive number of steps, got {self.num_steps}")
-        if self.minutes is not None and self.minutes <= 0:
-            raise ValueError(f"minutes must be a positive budget, got {self.minutes}")
+        if self.minutes is not None and not (math.isfinite(self.minutes) and self.minutes > 0):
+            raise ValueError(f"minutes must be a positive, finite budget (or None), got {self.minutes}")
         if self.optimizer not in ("adam", "sgd"):
             raise ValueError(f"unknown optimizer {self.optimizer!r}; choose 'adam' or 'sgd'")
         if self.batch_size <= 0 or self.k <= 0:

@@ -124,9 +124,14 @@ def verify_files(name: str, root: Path, split: str) -> bool:
         return False
     for p in paths:
         size, expected = p.stat().st_size, _IDX_SIZES[p.name]
+        try:
+            digest = sha256_of(p) if size == expected else None
+        except OSError as err:
+            raise DataError(f"{p} cannot be read ({err.strerror}); fix its permissions, or set "
+                            f"GANCOURSE_DATA to a folder with a readable copy") from None
         problem = (f"is truncated ({size:,} bytes, expected {expected:,})" if size != expected
                    else "is corrupted (its SHA-256 does not match the official release)"
-                   if sha256_of(p) != info.sha256[p.name] else None)
+                   if digest != info.sha256[p.name] else None)
         if problem:
             raise DataError(f"{p} {problem}. Delete {raw} and run again to re-download it, "
                             f"or set GANCOURSE_DATA to a folder with an intact copy.")
@@ -155,6 +160,9 @@ def load_dataset(name: str = "mnist", split: str = "train", root: str | os.PathL
     if split not in _IDX_FILES:
         raise DataError(f"unknown split {split!r}; choose 'train' or 'test'")
     root, origin = resolve_root(root)
+    if origin != "the project's data/ folder" and not root.is_dir():
+        how = "create it or fix the path" + (", or unset GANCOURSE_DATA" if origin == "GANCOURSE_DATA" else "")
+        raise DataError(f"the dataset root {root} (from {origin}) is not a folder; {how}")
     if not verify_files(key, root, split):
         reason = "downloading is switched off"
         if download and _online(info.torchvision_name):
@@ -175,15 +183,28 @@ def load_dataset(name: str = "mnist", split: str = "train", root: str | os.PathL
                      display_path(root / info.torchvision_name), info.classes)
 
 
+def sample_path(key: str) -> Path:
+    """The shipped sample of dataset ``key``."""
+    return SAMPLE_DIR / f"{key}.npz"
+
+
 def _load_sample(key: str, info: DatasetInfo, split: str, why: str) -> ImageData:
     """The small stratified sample shipped in data/sample/, announced with a warning."""
-    path = SAMPLE_DIR / f"{key}.npz"
+    path = sample_path(key)
     if not path.is_file():
         raise DataError(f"{why}, and the shipped sample {path} is missing. Connect to the internet "
                         f"once, or set GANCOURSE_DATA to a folder holding "
                         f"{info.torchvision_name}/raw/ (torchvision's layout).")
-    with np.load(path) as arrays:
-        images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
+    try:
+        with np.load(path, allow_pickle=False) as arrays:
+            images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
+        if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28) \
+                or labels.shape != (len(images),):
+            raise ValueError(f"unexpected arrays {images.dtype} {images.shape}, labels {labels.shape}")
+    except Exception as err:  # noqa: BLE001 - truncated zip, missing key, wrong arrays: one message
+        raise DataError(f"{why}, and the shipped sample {path} is damaged ({type(err).__name__}: {err}). "
+                        f"Restore it (git checkout -- {display_path(path)}), or set GANCOURSE_DATA to a "
+                        f"folder holding {info.torchvision_name}/raw/.") from None
     print(f"warning: {why}. Using the small sample shipped in {display_path(path.parent)} "
           f"({len(images):,} {split} images, stratified by class). For the full dataset, run once online or set "
           f"GANCOURSE_DATA to a folder holding {info.torchvision_name}/raw/.", file=sys.stderr)

@@ -85,7 +85,10 @@ class GAINImputer(TransformerMixin, BaseEstimator):
     # --- input checks ----------------------------------------------------------------------
     def _as_array(self, X) -> np.ndarray:
         try:
-            x = np.asarray(X, dtype=np.float64)
+            if hasattr(X, "to_numpy"):  # pandas: nullable columns (Int64, Float64) hold pd.NA
+                x = X.to_numpy(dtype=np.float64, na_value=np.nan)
+            else:
+                x = np.asarray(X, dtype=np.float64)
         except (TypeError, ValueError):
             raise ValueError("GAINImputer needs numeric input; encode text or categorical columns as "
                              "numbers first (e.g. sklearn.preprocessing.OrdinalEncoder)") from None
@@ -95,9 +98,30 @@ class GAINImputer(TransformerMixin, BaseEstimator):
             raise ValueError("X contains infinity; replace it with NaN if it means 'missing'")
         return x
 
+    def _check_params(self) -> None:
+        whole = lambda v: isinstance(v, (int, np.integer)) and not isinstance(v, bool)  # noqa: E731
+        problems = [
+            (whole(self.batch_size) and self.batch_size >= 1, "batch_size must be a whole number >= 1"),
+            (whole(self.iterations) and self.iterations >= 1, "iterations must be a whole number >= 1"),
+            (self.hidden is None or (whole(self.hidden) and self.hidden >= 1),
+             "hidden must be None (as many units as columns) or a whole number >= 1"),
+            (whole(self.record_every) and self.record_every >= 0, "record_every must be a whole number >= 0"),
+            (0 <= self.hint_rate <= 1, "hint_rate is a probability: between 0 and 1"),
+            (np.isfinite(self.alpha) and self.alpha >= 0, "alpha must be a finite number >= 0"),
+            (np.isfinite(self.learning_rate) and self.learning_rate > 0,
+             "learning_rate must be a finite number > 0"),
+        ]
+        for ok, message in problems:
+            if not ok:
+                raise ValueError(f"{message}, got {self._value_of(message)!r}")
+
+    def _value_of(self, message: str):
+        return getattr(self, message.split()[0])
+
     def fit(self, X, y=None, *, X_true=None) -> "GAINImputer":
         """Train G and D on X (NaN = missing). With ``X_true`` (complete data of the same shape),
         ``history_`` also records the RMSE on the missing entries every ``record_every`` iterations."""
+        self._check_params()
         x = self._as_array(X)
         mask = ~np.isnan(x)
         empty = np.flatnonzero(~mask.any(0))
@@ -110,6 +134,11 @@ class GAINImputer(TransformerMixin, BaseEstimator):
             raise ValueError(f"unknown GAIN variant {self.variant!r}; choose 'reference' or 'paper'")
         self.n_features_in_ = x.shape[1]
         self.min_, self.max_ = np.nanmin(x, 0), np.nanmax(x, 0)
+        with np.errstate(over="ignore"):
+            wide = np.flatnonzero(~np.isfinite(self.max_ - self.min_))
+        if len(wide):
+            raise ValueError(f"column(s) {wide.tolist()} span more than float64 can hold "
+                             f"(max - min overflows); rescale them before imputing")
         self.seed_ = int(check_random_state(self.random_state).randint(2**31 - 1))
         gen = torch.Generator().manual_seed(self.seed_)
         torch.manual_seed(self.seed_)  # the networks' initial weights
@@ -133,6 +162,7 @@ class GAINImputer(TransformerMixin, BaseEstimator):
             loss_d = torch.zeros(())
             if self.adversarial:  # (1) D: guess which entries were observed
                 loss_d = discriminator_loss(self.discriminator_(torch.cat([x_hat.detach(), h], 1)), m_mb, scored)
+                _finite(loss_d, it)
                 opt_d.zero_grad(set_to_none=True)
                 loss_d.backward()
                 opt_d.step()
@@ -143,12 +173,10 @@ class GAINImputer(TransformerMixin, BaseEstimator):
             else:
                 mse = ((m_mb * x_tilde - m_mb * x_bar) ** 2).mean() / m_mb.mean().clamp(min=1e-8)
                 loss_g = self.alpha * mse
+            _finite(loss_g, it)
             opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
             opt_g.step()
-            if not torch.isfinite(loss_g) or not torch.isfinite(loss_d):
-                raise FloatingPointError(f"GAIN's losses became non-finite at iteration {it}; lower "
-                                         "learning_rate or alpha")
             if self.record_every and (it % self.record_every == 0 or it == self.iterations):
                 row = {"iteration": it, "loss_d": loss_d.item(), "loss_g": loss_g.item(), "mse": mse.item()}
                 if truth is not None:
@@ -177,8 +205,16 @@ class GAINImputer(TransformerMixin, BaseEstimator):
         mask = ~np.isnan(x)
         imputed = self._impute_scaled(self._scaled(x), torch.from_numpy(mask).float()).double().numpy()
         out = np.where(mask, x, imputed * (self.max_ - self.min_ + 1e-6) + self.min_)
-        assert np.isfinite(out).all(), "GAIN produced a non-finite value"  # guarded by fit's checks
+        if not np.isfinite(out).all():  # fit's checks should make this impossible; never return NaN
+            raise FloatingPointError("GAIN produced a non-finite value; check the data's scale and refit")
         return out
+
+
+def _finite(loss: Tensor, iteration: int) -> None:
+    """Stop before a NaN or infinite loss reaches the weights."""
+    if not torch.isfinite(loss):
+        raise FloatingPointError(f"GAIN's losses became non-finite at iteration {iteration}; lower "
+                                 "learning_rate or alpha, or rescale the data")
 
 
 def rmse(imputed: Tensor, truth: Tensor, mask: Tensor) -> float:

@@ -32,22 +32,24 @@ def squared_distances(x: Tensor, y: Tensor) -> Tensor:
     return d2.clamp_(min=0)  # rounding can make a zero distance slightly negative
 
 
-def parzen_log_likelihood(samples: Tensor, x: Tensor, sigmas, batch_size: int = 500) -> Tensor:
+def parzen_log_likelihood(samples: Tensor, x: Tensor, sigmas, batch_size: int | None = None) -> Tensor:
     """Log-likelihood (nats) of each row of ``x`` under a Gaussian Parzen window on ``samples``.
 
     log p(x) = logsumexp_i(-|x - s_i|^2 / (2 sigma^2)) - log N - d/2 log(2 pi sigma^2), for each
     sigma in ``sigmas``: returns (len(x), len(sigmas)). The distances are computed once per batch
-    of ``x`` and reused for every sigma.
+    of ``x`` and reused for every sigma; batches are sized so that one batch's distances take
+    about 64 MB whatever the number of samples.
     """
     sigmas = torch.as_tensor(sigmas, dtype=torch.float64).reshape(-1)
     n, d = len(samples), samples[0].numel()
     if x[0].numel() != d:
         raise ValueError(f"samples have {d} values each but the evaluated points have {x[0].numel()}")
+    batch_size = batch_size or max(1, min(500, 8_000_000 // n))
     const = -math.log(n) - d / 2 * torch.log(2 * math.pi * sigmas ** 2)
     out = []
     for i in range(0, len(x), batch_size):
         d2 = squared_distances(x[i:i + batch_size], samples).double()  # (B, N)
-        lse = torch.logsumexp(-d2.unsqueeze(-1) / (2 * sigmas ** 2), dim=1)  # (B, S)
+        lse = torch.stack([torch.logsumexp(-d2 / (2 * s ** 2), dim=1) for s in sigmas], 1)  # (B, S)
         out.append(lse + const)
     return torch.cat(out)
 

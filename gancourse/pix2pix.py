@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from gancourse.checkpoint import save_checkpoint
 from gancourse.data import PROJECT_DATA, load_dataset
 from gancourse.losses import pix2pix_discriminator_loss, pix2pix_generator_loss
 from gancourse.train import finite, frozen, gradient_norm
@@ -71,8 +72,7 @@ def load_pairs(dataset: str = "fashion-mnist", split: str = "train", task: str =
             cache.unlink()
     targets = pad(data.images)
     inputs = edges(targets) if task == "edges" else lowres(targets)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"inputs": inputs, "targets": targets, "labels": data.labels}, cache)
+    save_checkpoint(cache, inputs=inputs, targets=targets, labels=data.labels)  # atomic
     return Pairs(inputs, targets, data.labels, f"{dataset} {task} {split}")
 
 

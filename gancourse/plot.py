@@ -93,6 +93,15 @@ class SampleSnapshots:
         """The uint8 grid of G's samples from the fixed noise (and labels)."""
         return image_grid(sample(G, z=self.z, labels=self.labels), nrow=self.nrow)
 
+    def state_dict(self) -> dict:
+        """The frames so far: train_gan keeps them in the checkpoint, so a resumed GIF loses none."""
+        return {"steps": [step for step, _ in self.frames],
+                "grids": [grid for _, grid in self.frames]}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Put back the frames of :meth:`state_dict` (those of the run being resumed)."""
+        self.frames = list(zip(state["steps"], state["grids"]))
+
 
 def save_gif(frames: list[tuple[int, Tensor]], path: str | Path, ms_per_frame: int = 300,
              scale: int = 1) -> Path:

@@ -1,0 +1,140 @@
+"""The command line's files: output paths it can write, .npz files it reads, with one-line errors.
+
+Every problem is a :class:`UsageError` whose message names the file, what is wrong and the fix; the
+CLI prints it on one line and exits with code 2.
+"""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from gancourse.checkpoint import atomic_write
+
+
+class UsageError(Exception):
+    """Bad command-line input: reported in one line, exit code 2."""
+
+
+MAX_SAMPLES = 1_000_000  # per sample or evaluate call: 0.8 GB as uint8, 3 GB as floats
+MIN_EVALUATE = 50  # FID, KID and the per-class spread need a few dozen images to mean anything
+
+
+def writable_dir(path: Path) -> Path:
+    """``path`` as a directory this process can write into (created if needed), or a UsageError."""
+    for folder in (path, *path.parents):
+        if folder.exists() and not folder.is_dir():
+            raise UsageError(f"{folder} is an existing file, not a folder; choose another path")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as err:
+        raise UsageError(f"cannot write into {path} ({err.strerror}); choose a writable --out") from None
+    return path
+
+
+def output_file(path: Path, suffix: str) -> Path:
+    """Where an output file will go: ``suffix`` added if missing, its folder created, or a UsageError."""
+    if path.is_dir() or path.suffix != suffix and path.with_name(path.name + suffix).is_dir():
+        raise UsageError(f"{path} is a directory; name a file such as {path / ('out' + suffix)}")
+    if path.suffix != suffix:
+        path = path.with_name(path.name + suffix)
+    writable_dir(path.parent)
+    return path
+
+
+def write_npz(path: Path, **arrays) -> None:
+    atomic_write(path, lambda f: np.savez_compressed(f, **arrays))
+
+
+def read_npz(path: Path, what: str = "images") -> dict:
+    """The arrays of an .npz file written by numpy, or a one-line UsageError saying what is wrong."""
+    if not path.is_file():
+        raise UsageError(f"{path} is not a file; pass an .npz with uint8 {what} under key 'images'")
+    try:
+        npz = np.load(path, allow_pickle=False)
+        if not isinstance(npz, np.lib.npyio.NpzFile):
+            raise ValueError("a single array")
+        with npz:
+            arrays = {key: npz[key] for key in npz.files}
+    except Exception as err:  # noqa: BLE001 - any unreadable file gets the same one-line message
+        detail = "it holds a single array" if str(err) == "a single array" else (
+            "not a zip archive of arrays" if "pickle" in str(err) or "zip" in str(err).lower()
+            else f"{type(err).__name__}: {err}")
+        raise UsageError(f"cannot read {path} as an .npz file ({detail}); write one with np.savez or "
+                         f"python -m gancourse sample") from None
+    if "images" not in arrays:
+        raise UsageError(f"{path} has no 'images' array (keys: {', '.join(arrays) or 'none'}); "
+                         "write one with: python -m gancourse sample")
+    return arrays
+
+
+def refuse_non_finite(images: torch.Tensor, source: str) -> None:
+    bad = (~torch.isfinite(images.flatten(1))).any(1).sum().item()
+    if bad:
+        raise UsageError(f"{source} gave {bad:,} of {len(images):,} images with NaN or infinite pixels "
+                         f"(its training diverged?); retrain it, or use an earlier run")
+
+
+def read_samples(path: Path) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Images in [-1, 1] (N, 1, 28, 28) and labels (None if absent or all -1) from an .npz file."""
+    arrays = read_npz(path)
+    images, labels = arrays["images"], arrays.get("labels")
+    if images.ndim == 4 and images.shape[1] == 1:
+        images = images[:, 0]
+    if images.ndim != 3 or images.shape[1:] != (28, 28):
+        raise UsageError(f"expected images of shape (N, 28, 28) in {path}, got {images.shape}")
+    check_count(len(images), str(path))
+    if images.dtype == np.uint8:
+        x = torch.from_numpy(images).float().div(127.5).sub(1)
+    elif np.issubdtype(images.dtype, np.floating):
+        x = torch.from_numpy(images.astype(np.float32))
+        refuse_non_finite(x, str(path))
+        if x.min() < -1.001 or x.max() > 1.001:
+            raise UsageError(f"float images in {path} must lie in [-1, 1]; save uint8 0..255 otherwise")
+    else:
+        raise UsageError(f"expected uint8 (0..255) or float ([-1, 1]) images in {path}, got {images.dtype}")
+    return x.unsqueeze(1), check_labels(labels, len(images), path)
+
+
+def check_count(n: int, where: str) -> None:
+    """Refuse too few images for the metrics to mean anything, or more than memory holds."""
+    if n < MIN_EVALUATE:
+        raise UsageError(f"{where}: {n:,} images, but evaluate needs at least {MIN_EVALUATE} for FID and "
+                         f"KID to mean anything (the GAN paper uses 10,000)")
+    need, free = n * 28 * 28 * 4 * 4, available_memory()  # float images and a few working copies
+    if n > MAX_SAMPLES or (free is not None and need > free):
+        limit = MAX_SAMPLES if free is None else min(MAX_SAMPLES, free // (28 * 28 * 16))
+        raise UsageError(f"{where}: {n:,} images, but this machine can evaluate at most about {limit:,} "
+                         f"at once (the GAN paper uses 10,000)")
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (Linux), or None where it cannot be read."""
+    try:
+        with open("/proc/meminfo") as f:
+            fields = dict(line.split(":", 1) for line in f)
+        return int(fields["MemAvailable"].split()[0]) * 1024
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+def check_labels(labels, n: int, path: Path, num_classes: int = 10) -> torch.Tensor | None:
+    """Labels as a tensor, None when absent or all -1 (unlabelled); anything else is a UsageError."""
+    if labels is None:
+        return None
+    if labels.ndim != 1 or not (np.issubdtype(labels.dtype, np.integer) or labels.dtype == bool):
+        raise UsageError(f"'labels' in {path} must be integers of shape (N,), got {labels.dtype} "
+                         f"{labels.shape}")
+    if len(labels) != n:
+        raise UsageError(f"{path} has {n} images but {len(labels)} labels")
+    if (labels == -1).all():
+        return None
+    bad = sorted(set(labels[(labels < 0) | (labels >= num_classes)].tolist()))
+    if bad:
+        raise UsageError(f"labels in {path} must be 0..{num_classes - 1} (or all -1 for unlabelled), "
+                         f"got {bad[:5]}")
+    return torch.from_numpy(labels.astype(np.int64))
