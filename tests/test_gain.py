@@ -67,6 +67,55 @@ def test_bad_input_gets_a_clear_message(X, message):
         fast().fit(np.array(X, dtype=object) if isinstance(X[0], list) and isinstance(X[0][0], str) else X)
 
 
+@pytest.mark.parametrize("params,message", [
+    ({"batch_size": 0}, "batch_size must be a whole number >= 1, got 0"),
+    ({"iterations": 0}, "iterations must be a whole number >= 1, got 0"),
+    ({"hint_rate": 2}, "hint_rate is a probability: between 0 and 1, got 2"),
+    ({"hidden": 0}, "hidden must be None .* or a whole number >= 1, got 0"),
+    ({"alpha": -1.0}, "alpha must be a finite number >= 0"),
+    ({"learning_rate": 0.0}, "learning_rate must be a finite number > 0"),
+    ({"batch_size": 2.5}, "batch_size must be a whole number"),
+])
+def test_bad_parameters_are_named_before_training(params, message):
+    _, holed, _ = correlated(n=50)
+    with pytest.raises(ValueError, match=message):
+        fast(**params).fit(holed)
+
+
+def test_a_column_whose_range_overflows_is_refused_not_returned_as_inf():
+    x = np.array([[1e308, 1.0], [-1e308, np.nan], [0.0, 2.0], [np.nan, 3.0]])
+    with pytest.raises(ValueError, match=r"column\(s\) \[0\] span more than float64 can hold"):
+        fast(iterations=5).fit(x)
+
+
+class NullableFrame:
+    """Stands in for a pandas DataFrame of nullable Int64 columns: NA is an object, not NaN."""
+
+    NA = object()
+
+    def __init__(self, rows):
+        self.rows = rows
+
+    def __array__(self, dtype=None, copy=None):
+        return np.array(self.rows, dtype=object)
+
+    def to_numpy(self, dtype=None, na_value=None):
+        return np.array([[na_value if v is self.NA else v for v in row] for row in self.rows], dtype=dtype)
+
+
+def test_nullable_integer_columns_are_numeric():
+    rows = [[1, 2], [3, NullableFrame.NA], [5, 6], [NullableFrame.NA, 8]] * 10
+    out = fast(iterations=5).fit_transform(NullableFrame(rows))
+    assert out.shape == (40, 2) and np.isfinite(out).all() and out[0].tolist() == [1, 2]
+
+
+def test_real_pandas_nullable_columns_are_numeric():
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"a": pd.array([1, None, 3, 4] * 10, dtype="Int64"),
+                          "b": pd.array([1.5, 2.5, None, 4.5] * 10, dtype="Float64")})
+    assert np.isfinite(fast(iterations=5).fit_transform(frame)).all()
+
+
 def test_transform_checks_the_number_of_columns():
     _, holed, _ = correlated()
     imputer = fast(iterations=5).fit(holed)
