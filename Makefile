@@ -33,6 +33,6 @@ clean:
 exercises: $(STAMP)
 	$(PY) tools/make_exercises.py
 
-## figures: re-execute every notebook with papermill under the detected profile
+## figures: re-execute every notebook from scratch with papermill (cpu profile, no widgets, cell timeout)
 figures: $(STAMP)
 	$(PY) tools/run_notebooks.py
