@@ -1,8 +1,9 @@
 """Image datasets, offline-first: where the files come from, checking them, and batching.
 
-Root resolution: an explicit ``root`` argument, else ``$GANCOURSE_DATA``, else the project's ``data/``.
-Missing files are downloaded through torchvision when online; offline, the small sample the project
-ships in ``data/sample/`` is used instead, with a warning that says how to get the full data.
+Root resolution: an explicit ``root`` argument, else ``$GANCOURSE_DATA``, else the project's ``data/``
+in a checkout or the user data folder when installed (:mod:`gancourse.paths`). Missing files are
+downloaded through torchvision when online; offline, the small sample shipped inside the package
+(``gancourse/sample/``) is used instead, with a warning that says how to get the full data.
 """
 from __future__ import annotations
 
@@ -19,8 +20,7 @@ import torch
 import torchvision
 from torch import Tensor
 
-PROJECT_DATA = Path(__file__).resolve().parents[1] / "data"
-SAMPLE_DIR = PROJECT_DATA / "sample"
+from gancourse.paths import DATA_ORIGIN, DATA_ROOT, SAMPLE_DIR, display_path
 
 
 class DataError(Exception):
@@ -87,20 +87,15 @@ def dataset_info(name: str) -> tuple[str, DatasetInfo]:
 
 
 def resolve_root(root: str | os.PathLike | None = None) -> tuple[Path, str]:
-    """Where dataset files live: ``root``, else ``$GANCOURSE_DATA``, else the project's ``data/``."""
+    """Where dataset files live: ``root``, else ``$GANCOURSE_DATA``, else the default data root.
+
+    The default is the project's ``data/`` in a checkout, the user data folder when installed.
+    """
     if root is not None:
         return Path(root).expanduser(), "the root argument"
     if os.environ.get("GANCOURSE_DATA"):
         return Path(os.environ["GANCOURSE_DATA"]).expanduser(), "GANCOURSE_DATA"
-    return PROJECT_DATA, "the project's data/ folder"
-
-
-def display_path(path: Path) -> str:
-    """A path as a reader should see it: relative to the project when inside it."""
-    try:
-        return str(Path(path).absolute().relative_to(PROJECT_DATA.parent))
-    except ValueError:
-        return str(path)
+    return DATA_ROOT, DATA_ORIGIN
 
 
 def sha256_of(path: Path) -> str:
@@ -176,15 +171,15 @@ def load_dataset(name: str = "mnist", split: str = "train", root: str | os.PathL
 
 
 def _load_sample(key: str, info: DatasetInfo, split: str, why: str) -> ImageData:
-    """The small stratified sample shipped in data/sample/, announced with a warning."""
+    """The small stratified sample shipped in the package (gancourse/sample/), announced with a warning."""
     path = SAMPLE_DIR / f"{key}.npz"
     if not path.is_file():
         raise DataError(f"{why}, and the shipped sample {path} is missing. Connect to the internet "
                         f"once, or set GANCOURSE_DATA to a folder holding "
                         f"{info.torchvision_name}/raw/ (torchvision's layout).")
-    with np.load(path) as arrays:
+    with path.open("rb") as f, np.load(f) as arrays:
         images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
-    print(f"warning: {why}. Using the small sample shipped in {display_path(path.parent)} "
+    print(f"warning: {why}. Using the small sample shipped in {display_path(SAMPLE_DIR)} "
           f"({len(images):,} {split} images, stratified by class). For the full dataset, run once online or set "
           f"GANCOURSE_DATA to a folder holding {info.torchvision_name}/raw/.", file=sys.stderr)
     return ImageData(to_unit_range(torch.from_numpy(images)), torch.from_numpy(labels).long(),
