@@ -129,15 +129,24 @@ def verify_files(name: str, root: Path, split: str) -> bool:
 
 
 def _online(torchvision_name: str, timeout: float = 3.0) -> bool:
-    """Whether torchvision's first mirror for the dataset answers (never when GANCOURSE_OFFLINE=1)."""
+    """Whether one of torchvision's mirrors for the dataset answers (never when GANCOURSE_OFFLINE=1).
+
+    Each mirror is probed the way the download will reach it: its host, on the port of its scheme
+    (Fashion-MNIST's only mirror is plain http, port 80; MNIST's first is https, port 443).
+    """
     if os.environ.get("GANCOURSE_OFFLINE") == "1":
         return False
-    host = urlparse(getattr(torchvision.datasets, torchvision_name).mirrors[0]).hostname
-    try:
-        socket.create_connection((host, 443), timeout=timeout).close()
-        return True
-    except OSError:
-        return False
+    for mirror in getattr(torchvision.datasets, torchvision_name).mirrors:
+        url = urlparse(mirror)
+        port = url.port or {"http": 80, "https": 443}.get(url.scheme)
+        if url.hostname is None or port is None:
+            continue
+        try:
+            socket.create_connection((url.hostname, port), timeout=timeout).close()
+            return True
+        except OSError:
+            continue
+    return False
 
 
 def load_dataset(name: str = "mnist", split: str = "train", root: str | os.PathLike | None = None,

@@ -1,6 +1,8 @@
 """Where dataset files come from, the shipped sample, checksums and batching."""
 import shutil
+import socket
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 import torch
@@ -56,6 +58,36 @@ def test_a_failed_download_falls_back_and_says_why(monkeypatch, tmp_path, capsys
     monkeypatch.setattr(torchvision.datasets, "MNIST", Unreachable)
     load_dataset("mnist", "train", root=tmp_path)
     assert "the download failed (Error downloading" in capsys.readouterr().err
+
+
+def test_online_probes_each_mirror_on_the_port_of_its_scheme(monkeypatch):
+    monkeypatch.delenv("GANCOURSE_OFFLINE")
+    probed, answering = [], set()
+
+    def create_connection(address, timeout):
+        probed.append(address)
+        assert timeout <= 5  # a short probe, never the OS default
+        if address not in answering:
+            raise OSError("unreachable")
+        return socket.socket()
+
+    monkeypatch.setattr(socket, "create_connection", create_connection)
+    fashion = urlparse(torchvision.datasets.FashionMNIST.mirrors[0]).hostname
+    answering.add((fashion, 80))  # Fashion-MNIST's only mirror is plain http
+    assert data._online("FashionMNIST") and probed == [(fashion, 80)]
+    monkeypatch.setattr(torchvision.datasets.MNIST, "mirrors",
+                        ["https://a.example/mnist/", "http://b.example/mnist/"])
+    probed.clear()
+    answering.add(("b.example", 80))  # the first mirror is down, the second answers
+    assert data._online("MNIST") and probed == [("a.example", 443), ("b.example", 80)]
+    probed.clear()
+    answering.clear()
+    assert not data._online("MNIST") and probed == [("a.example", 443), ("b.example", 80)]
+
+
+def test_offline_switch_never_probes(monkeypatch):
+    monkeypatch.setattr(socket, "create_connection", lambda *a, **k: pytest.fail("probed the network"))
+    assert data._online("MNIST") is False  # GANCOURSE_OFFLINE=1 is set for every test
 
 
 def test_missing_sample_offline_gives_a_clear_error(monkeypatch, tmp_path):
