@@ -3,13 +3,17 @@ import json
 import re
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib  # the dev extra installs it on Python 3.10
 
 ROOT = Path(__file__).resolve().parents[1]
 SLUG = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["gancourse"]["github_slug"]
