@@ -1,4 +1,4 @@
-"""The two dependency lists (pip and conda) agree, and torch is never pinned exactly."""
+"""The two dependency lists (pip and conda) agree, torch is never pinned exactly, licences ship."""
 import re
 import sys
 from pathlib import Path
@@ -39,3 +39,13 @@ def test_torch_has_floor_pins_only():
         if name in ("torch", "torchvision"):
             assert spec.startswith(">=") and "," not in spec and "==" not in spec
 
+
+def test_the_licences_exist_and_pyproject_names_them():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["license"].startswith("MIT") and project["license-files"] == ["LICENSE", "LICENSE-CONTENT"]
+    assert "MIT License" in (ROOT / "LICENSE").read_text()
+    content = (ROOT / "LICENSE-CONTENT").read_text()
+    assert "CC BY 4.0" in content and "https://creativecommons.org/licenses/by/4.0/" in content
+    readme = (ROOT / "README.md").read_text()
+    assert "## Licences" in readme and "[LICENSE](LICENSE)" in readme and "[LICENSE-CONTENT](LICENSE-CONTENT)" in readme
+    assert project["authors"] and any("Python :: 3.10" in c for c in project["classifiers"])
