@@ -22,7 +22,8 @@ def _split(requirement: str) -> tuple[str, str]:
 
 def test_environment_yml_agrees_with_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    pip = dict(_split(r) for r in project["dependencies"] + project["optional-dependencies"]["dev"])
+    extras = project["optional-dependencies"]
+    pip = dict(_split(r) for r in project["dependencies"] + extras["dev"] + extras["lab"])
     conda_env = yaml.safe_load((ROOT / "environment.yml").read_text())
     conda = dict(_split(d) for d in conda_env["dependencies"] if isinstance(d, str))
     conda.pop("python"), conda.pop("pip")
