@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed
 LAB_STAMP := $(VENV)/.lab-installed
 LAB_DIR ?= notebooks
 LAB_ARGS ?=
+PYTEST_ARGS ?=
 
 .PHONY: demo test lab figures exercises benchmark clean
 
@@ -21,9 +22,9 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) -m gancourse train mlp-gan --dataset mnist --profile cpu --out runs/demo
 
-## test: run the whole test suite
+## test: run the whole test suite (PYTEST_ARGS=tests for the unit tests only)
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 $(LAB_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet -e ".[dev,lab]"
