@@ -1,11 +1,15 @@
-# Two commands a student needs: `make demo` (train the lecture-1 GAN) and `make test`.
-# Both create .venv and install the project on first use.
+# Two commands a student needs: `make demo` (train the lecture-1 GAN) and `make test`; `make lab`
+# opens the notebooks in JupyterLab. Each creates .venv and installs the project on first use.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+LAB_STAMP := $(VENV)/.lab-installed
+LAB_DIR ?= notebooks
+LAB_ARGS ?=
+PYTEST_ARGS ?=
 
-.PHONY: demo test figures exercises benchmark clean
+.PHONY: demo test lab figures exercises benchmark clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.10+ is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 10) else None'
@@ -18,9 +22,17 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) -m gancourse train mlp-gan --dataset mnist --profile cpu --out runs/demo
 
-## test: run the whole test suite
+## test: run the whole test suite (PYTEST_ARGS=tests for the unit tests only)
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+$(LAB_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e ".[dev,lab]"
+	touch $(LAB_STAMP)
+
+## lab: install JupyterLab into .venv (the lab extra) and open notebooks/ in it (LAB_DIR=exercises for practice)
+lab: $(LAB_STAMP)
+	$(PY) -m jupyterlab $(LAB_ARGS) $(LAB_DIR)
 
 ## benchmark: in-memory batches vs the per-item DataLoader, images/s
 benchmark: $(STAMP)

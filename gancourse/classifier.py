@@ -16,10 +16,9 @@ from tqdm.auto import tqdm
 
 from gancourse.checkpoint import save_checkpoint
 from gancourse.config import make_config
-from gancourse.data import PROJECT_DATA, Batches, load_dataset
+from gancourse.data import Batches, load_dataset
+from gancourse.paths import CACHE_DIR
 from gancourse.train import progress_interval
-
-CACHE_DIR = PROJECT_DATA / "cache"
 
 
 class DomainClassifier(nn.Module):
@@ -56,6 +55,9 @@ def predict(clf: nn.Module, images: Tensor, batch_size: int = 1000) -> Tensor:
 def load_classifier(dataset: str = "mnist", profile: str = "cpu", *,
                     cache_dir: str | os.PathLike | None = None, progress: bool = True) -> DomainClassifier:
     """The cached classifier of ``dataset``, trained first if needed (about 40 s on 2 cores).
+
+    Cached in ``data/cache/`` in a checkout, the user cache folder when installed
+    (:mod:`gancourse.paths`).
 
     The profile's "classifier" recipe sets its training steps: ``quick`` gives a weak judge in
     seconds, for tests. Prints the test accuracy when it trains.

@@ -74,7 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--task", choices=TASKS, default="edges",
                        help="pix2pix only: edges (edge map -> image) or lowres (8x8 -> 32x32)")
     train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    train.add_argument("--data-root", help="dataset root (default: $GANCOURSE_DATA, then data/)")
+    train.add_argument("--data-root",
+                       help="dataset root (default: $GANCOURSE_DATA, then data/ in a checkout, "
+                            "else the user data folder)")
     train.add_argument("--out", required=True, type=_path, help="run directory to write")
 
     smp = sub.add_parser("sample", help="draw samples from a trained run into an .npz file",
@@ -102,7 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--seed", type=int, default=0, help="random seed for drawing samples (default 0)")
     ev.add_argument("--profile", choices=PROFILE_NAMES,
                     help="which cached domain classifier to use (default: from the device)")
-    ev.add_argument("--data-root", help="dataset root (default: $GANCOURSE_DATA, then data/)")
+    ev.add_argument("--data-root",
+                    help="dataset root (default: $GANCOURSE_DATA, then data/ in a checkout, "
+                         "else the user data folder)")
     ev.add_argument("--json", metavar="OUT", type=_path, help="also write the results to this JSON file")
 
     tr = sub.add_parser("translate", help="translate images with a trained pix2pix run",

@@ -1,8 +1,9 @@
 """Image datasets, offline-first: where the files come from, checking them, and batching.
 
-Root resolution: an explicit ``root`` argument, else ``$GANCOURSE_DATA``, else the project's ``data/``.
-Missing files are downloaded through torchvision when online; offline, the small sample the project
-ships in ``data/sample/`` is used instead, with a warning that says how to get the full data.
+Root resolution: an explicit ``root`` argument, else ``$GANCOURSE_DATA``, else the project's ``data/``
+in a checkout or the user data folder when installed (:mod:`gancourse.paths`). Missing files are
+downloaded through torchvision when online; offline, the small sample shipped inside the package
+(``gancourse/sample/``) is used instead, with a warning that says how to get the full data.
 """
 from __future__ import annotations
 
@@ -19,8 +20,7 @@ import torch
 import torchvision
 from torch import Tensor
 
-PROJECT_DATA = Path(__file__).resolve().parents[1] / "data"
-SAMPLE_DIR = PROJECT_DATA / "sample"
+from gancourse.paths import DATA_ORIGIN, DATA_ROOT, SAMPLE_DIR, display_path
 
 
 class DataError(Exception):
@@ -87,20 +87,15 @@ def dataset_info(name: str) -> tuple[str, DatasetInfo]:
 
 
 def resolve_root(root: str | os.PathLike | None = None) -> tuple[Path, str]:
-    """Where dataset files live: ``root``, else ``$GANCOURSE_DATA``, else the project's ``data/``."""
+    """Where dataset files live: ``root``, else ``$GANCOURSE_DATA``, else the default data root.
+
+    The default is the project's ``data/`` in a checkout, the user data folder when installed.
+    """
     if root is not None:
         return Path(root).expanduser(), "the root argument"
     if os.environ.get("GANCOURSE_DATA"):
         return Path(os.environ["GANCOURSE_DATA"]).expanduser(), "GANCOURSE_DATA"
-    return PROJECT_DATA, "the project's data/ folder"
-
-
-def display_path(path: Path) -> str:
-    """A path as a reader should see it: relative to the project when inside it."""
-    try:
-        return str(Path(path).absolute().relative_to(PROJECT_DATA.parent))
-    except ValueError:
-        return str(path)
+    return DATA_ROOT, DATA_ORIGIN
 
 
 def sha256_of(path: Path) -> str:
@@ -139,15 +134,24 @@ def verify_files(name: str, root: Path, split: str) -> bool:
 
 
 def _online(torchvision_name: str, timeout: float = 3.0) -> bool:
-    """Whether torchvision's first mirror for the dataset answers (never when GANCOURSE_OFFLINE=1)."""
+    """Whether one of torchvision's mirrors for the dataset answers (never when GANCOURSE_OFFLINE=1).
+
+    Each mirror is probed the way the download will reach it: its host, on the port of its scheme
+    (Fashion-MNIST's only mirror is plain http, port 80; MNIST's first is https, port 443).
+    """
     if os.environ.get("GANCOURSE_OFFLINE") == "1":
         return False
-    host = urlparse(getattr(torchvision.datasets, torchvision_name).mirrors[0]).hostname
-    try:
-        socket.create_connection((host, 443), timeout=timeout).close()
-        return True
-    except OSError:
-        return False
+    for mirror in getattr(torchvision.datasets, torchvision_name).mirrors:
+        url = urlparse(mirror)
+        port = url.port or {"http": 80, "https": 443}.get(url.scheme)
+        if url.hostname is None or port is None:
+            continue
+        try:
+            socket.create_connection((url.hostname, port), timeout=timeout).close()
+            return True
+        except OSError:
+            continue
+    return False
 
 
 def load_dataset(name: str = "mnist", split: str = "train", root: str | os.PathLike | None = None,
@@ -160,7 +164,7 @@ def load_dataset(name: str = "mnist", split: str = "train", root: str | os.PathL
     if split not in _IDX_FILES:
         raise DataError(f"unknown split {split!r}; choose 'train' or 'test'")
     root, origin = resolve_root(root)
-    if origin != "the project's data/ folder" and not root.is_dir():
+    if origin in ("the root argument", "GANCOURSE_DATA") and not root.is_dir():  # explicit: must exist
         how = "create it or fix the path" + (", or unset GANCOURSE_DATA" if origin == "GANCOURSE_DATA" else "")
         raise DataError(f"the dataset root {root} (from {origin}) is not a folder; {how}")
     if not verify_files(key, root, split):
@@ -189,23 +193,23 @@ def sample_path(key: str) -> Path:
 
 
 def _load_sample(key: str, info: DatasetInfo, split: str, why: str) -> ImageData:
-    """The small stratified sample shipped in data/sample/, announced with a warning."""
+    """The small stratified sample shipped in the package (gancourse/sample/), announced with a warning."""
     path = sample_path(key)
     if not path.is_file():
         raise DataError(f"{why}, and the shipped sample {path} is missing. Connect to the internet "
                         f"once, or set GANCOURSE_DATA to a folder holding "
                         f"{info.torchvision_name}/raw/ (torchvision's layout).")
     try:
-        with np.load(path, allow_pickle=False) as arrays:
+        with path.open("rb") as f, np.load(f, allow_pickle=False) as arrays:
             images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
         if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28) \
                 or labels.shape != (len(images),):
             raise ValueError(f"unexpected arrays {images.dtype} {images.shape}, labels {labels.shape}")
     except Exception as err:  # noqa: BLE001 - truncated zip, missing key, wrong arrays: one message
         raise DataError(f"{why}, and the shipped sample {path} is damaged ({type(err).__name__}: {err}). "
-                        f"Restore it (git checkout -- {display_path(path)}), or set GANCOURSE_DATA to a "
-                        f"folder holding {info.torchvision_name}/raw/.") from None
-    print(f"warning: {why}. Using the small sample shipped in {display_path(path.parent)} "
+                        f"Reinstall gancourse (in a checkout: git checkout -- gancourse/sample), or set "
+                        f"GANCOURSE_DATA to a folder holding {info.torchvision_name}/raw/.") from None
+    print(f"warning: {why}. Using the small sample shipped in {display_path(SAMPLE_DIR)} "
           f"({len(images):,} {split} images, stratified by class). For the full dataset, run once online or set "
           f"GANCOURSE_DATA to a folder holding {info.torchvision_name}/raw/.", file=sys.stderr)
     return ImageData(to_unit_range(torch.from_numpy(images)), torch.from_numpy(labels).long(),

@@ -17,8 +17,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gancourse.checkpoint import save_checkpoint
-from gancourse.data import PROJECT_DATA, load_dataset
+from gancourse.data import load_dataset
 from gancourse.losses import pix2pix_discriminator_loss, pix2pix_generator_loss
+from gancourse.paths import CACHE_DIR
 from gancourse.train import finite, frozen, gradient_norm
 
 TASKS = ("edges", "lowres")
@@ -58,12 +59,16 @@ def lowres(images: Tensor, factor: int = 4) -> Tensor:
 
 def load_pairs(dataset: str = "fashion-mnist", split: str = "train", task: str = "edges", *,
                root=None, cache_dir: str | os.PathLike | None = None) -> Pairs:
-    """The pairs of ``task`` built from ``dataset``'s ``split``, cached in data/cache/ after the first call."""
+    """The pairs of ``task`` built from ``dataset``'s ``split``, cached after the first call.
+
+    The cache is ``data/cache/`` in a checkout, the user cache folder when installed
+    (:mod:`gancourse.paths`).
+    """
     if task not in TASKS:
         raise ValueError(f"unknown pix2pix task {task!r}; choose one of {', '.join(TASKS)}")
     data = load_dataset(dataset, split, root)
     source = "full" if "sample" not in data.source else "sample"
-    cache = Path(cache_dir or PROJECT_DATA / "cache") / f"pairs_{dataset}_{task}_{split}_{source}.pt"
+    cache = Path(cache_dir or CACHE_DIR) / f"pairs_{dataset}_{task}_{split}_{source}.pt"
     if cache.exists():
         try:
             state = torch.load(cache, weights_only=True)

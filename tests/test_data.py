@@ -1,19 +1,23 @@
 """Where dataset files come from, the shipped sample, checksums and batching."""
 import shutil
+import socket
+from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 import torch
 import torchvision
 
 from gancourse import data
-from gancourse.data import (PROJECT_DATA, SAMPLE_DIR, Batches, DataError, load_dataset,
-                            resolve_root, to_uint8, to_unit_range, verify_files)
+from gancourse.data import (SAMPLE_DIR, Batches, DataError, load_dataset, resolve_root, to_uint8,
+                            to_unit_range, verify_files)
 from tests.conftest import MIRROR, mirror_has
 
 
 def test_root_resolution_order(monkeypatch, tmp_path):
     monkeypatch.delenv("GANCOURSE_DATA", raising=False)
-    assert resolve_root() == (PROJECT_DATA, "the project's data/ folder")
+    checkout = Path(__file__).resolve().parents[1]
+    assert resolve_root() == (checkout / "data", "the project's data/ folder")
     monkeypatch.setenv("GANCOURSE_DATA", str(tmp_path / "env"))
     assert resolve_root() == (tmp_path / "env", "GANCOURSE_DATA")
     assert resolve_root(tmp_path / "arg") == (tmp_path / "arg", "the root argument")
@@ -31,10 +35,10 @@ def test_offline_and_absent_falls_back_to_the_shipped_sample(tmp_path, capsys, n
 
 
 def test_the_sample_is_small_and_documented():
-    files = sorted(SAMPLE_DIR.glob("*.npz"))
+    files = sorted((f for f in SAMPLE_DIR.iterdir() if f.name.endswith(".npz")), key=lambda f: f.name)
     assert [f.name for f in files] == ["fashion-mnist.npz", "mnist.npz"]
-    assert sum(f.stat().st_size for f in files) < 5e6
-    readme = (PROJECT_DATA / "README.md").read_text()
+    assert sum(len(f.read_bytes()) for f in files) < 5e6
+    readme = (SAMPLE_DIR / "README.md").read_text()
     assert "CC BY-SA 3.0" in readme and "MIT" in readme and "tools/make_sample.py" in readme
 
 
@@ -54,6 +58,36 @@ def test_a_failed_download_falls_back_and_says_why(monkeypatch, tmp_path, capsys
     monkeypatch.setattr(torchvision.datasets, "MNIST", Unreachable)
     load_dataset("mnist", "train", root=tmp_path)
     assert "the download failed (Error downloading" in capsys.readouterr().err
+
+
+def test_online_probes_each_mirror_on_the_port_of_its_scheme(monkeypatch):
+    monkeypatch.delenv("GANCOURSE_OFFLINE")
+    probed, answering = [], set()
+
+    def create_connection(address, timeout):
+        probed.append(address)
+        assert timeout <= 5  # a short probe, never the OS default
+        if address not in answering:
+            raise OSError("unreachable")
+        return socket.socket()
+
+    monkeypatch.setattr(socket, "create_connection", create_connection)
+    fashion = urlparse(torchvision.datasets.FashionMNIST.mirrors[0]).hostname
+    answering.add((fashion, 80))  # Fashion-MNIST's only mirror is plain http
+    assert data._online("FashionMNIST") and probed == [(fashion, 80)]
+    monkeypatch.setattr(torchvision.datasets.MNIST, "mirrors",
+                        ["https://a.example/mnist/", "http://b.example/mnist/"])
+    probed.clear()
+    answering.add(("b.example", 80))  # the first mirror is down, the second answers
+    assert data._online("MNIST") and probed == [("a.example", 443), ("b.example", 80)]
+    probed.clear()
+    answering.clear()
+    assert not data._online("MNIST") and probed == [("a.example", 443), ("b.example", 80)]
+
+
+def test_offline_switch_never_probes(monkeypatch):
+    monkeypatch.setattr(socket, "create_connection", lambda *a, **k: pytest.fail("probed the network"))
+    assert data._online("MNIST") is False  # GANCOURSE_OFFLINE=1 is set for every test
 
 
 def test_missing_sample_offline_gives_a_clear_error(monkeypatch, tmp_path):

@@ -3,13 +3,17 @@ import json
 import re
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib  # the dev extra installs it on Python 3.10
 
 ROOT = Path(__file__).resolve().parents[1]
 SLUG = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["gancourse"]["github_slug"]
@@ -65,9 +69,43 @@ def test_colab_badge_install_cell_and_parameters(path):
     assert nb.cells[0].cell_type == "markdown" and f"]({url})" in nb.cells[0].source
     install = nb.cells[1].source
     assert nb.cells[1].cell_type == "code" and '"google.colab" in sys.modules' in install
-    assert f"https://github.com/{SLUG}" in install and "pip install" in install
+    assert f'slug = "{SLUG}"' in install and install.count(SLUG) == 1  # the slug, defined once
+    assert '%pip install --quiet "gancourse @ git+https://github.com/{slug}"' in install
+    assert "raise RuntimeError(" in install and not nb.cells[1].outputs
     params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(params) == 1 and "profile = None" in params[0].source
+
+
+_RUN_INSTALL_CELL = """
+import json, sys, types
+from IPython.core.interactiveshell import InteractiveShell
+
+source, report, calls = sys.stdin.read(), {}, []
+shell = InteractiveShell.instance()
+shell.register_magic_function(calls.append, "line", "pip")  # records the line IPython expanded
+report["elsewhere"] = [shell.run_cell(source).success, list(calls)]
+sys.modules["google.colab"] = types.ModuleType("google.colab")
+sys.modules["gancourse"] = types.ModuleType("gancourse")  # as if pip had installed it
+report["colab"] = [shell.run_cell(source).success, list(calls)]
+sys.modules["gancourse"] = None  # as if pip had failed: the import raises ImportError
+result = shell.run_cell(source)
+report["colab_failed"] = [result.success, repr(result.error_in_exec)]
+print(json.dumps(report))
+"""
+
+
+def test_the_install_cell_installs_on_colab_fails_loudly_and_does_nothing_elsewhere():
+    sources = {nbformat.read(p, as_version=4).cells[1].source for p in ALL}
+    assert len(sources) == 1, "every notebook has the same install cell"
+    out = subprocess.run([sys.executable, "-c", _RUN_INSTALL_CELL], input=sources.pop(),
+                         capture_output=True, text=True, check=True)
+    report = json.loads(out.stdout.splitlines()[-1])
+    assert report["elsewhere"] == [True, []]
+    assert report["colab"] == [True, [f'install --quiet "gancourse @ git+https://github.com/{SLUG}"']]
+    success, error = report["colab_failed"]
+    assert not success and error.startswith("RuntimeError(")
+    assert f"could not install the gancourse package from https://github.com/{SLUG}" in error
+    assert "pip's message above" in error
 
 
 @pytest.mark.parametrize("path", LECTURES + SOLUTIONS, ids=lambda p: f"{p.parent.name}/{p.name}")

@@ -1,4 +1,4 @@
-"""Build the small, stratified dataset sample shipped in data/sample/ from a full copy.
+"""Build the small, stratified dataset sample shipped in the package (gancourse/sample/) from a full copy.
 
 Usage: python tools/make_sample.py /path/to/root   (a folder with MNIST/raw and FashionMNIST/raw)
 
@@ -11,7 +11,9 @@ from pathlib import Path
 import numpy as np
 import torchvision
 
-from gancourse.data import DATASETS, SAMPLE_DIR, verify_files
+from gancourse.data import DATASETS, verify_files
+
+SAMPLE_DIR = Path(__file__).resolve().parents[1] / "gancourse" / "sample"  # package data (pyproject.toml)
 
 TRAIN_PER_CLASS = 500  # 5,000 training images: enough for the MLP GAN to draw digits
 TEST_PER_CLASS = 100  # 1,000 test images for quick evaluation
