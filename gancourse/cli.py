@@ -16,17 +16,18 @@ import torch
 from gancourse.checkpoint import CheckpointError, atomic_write
 from gancourse.cli_files import (MAX_SAMPLES, UsageError, check_count, output_file, read_npz, read_samples,
                                  refuse_non_finite, writable_dir, write_npz)
-from gancourse.conditional import TRAINING
 from gancourse.config import PROFILE_NAMES, UNBOUNDED_STEPS, make_config
 from gancourse.data import DATASETS, Batches, DataError, load_dataset, to_uint8
 from gancourse.device import get_device, pick_profile, seed_everything
-from gancourse.models import build_models
+from gancourse.losses import LOSS_NAMES
+from gancourse.models import FAMILIES, build_models
 from gancourse.pix2pix import TASKS
 from gancourse.plot import SampleSnapshots, save_run_figures
+from gancourse.run import postfix
 from gancourse.runs import load, sample
-from gancourse.train import TrainingDiverged, check_resumable, train_gan
+from gancourse.train import TrainingDiverged, check_resumable, family_steps, steps_for, train_gan
 
-MODEL_NAMES = ("mlp-gan", "dcgan", "cgan", "acgan", "pix2pix")
+MODEL_NAMES = tuple(FAMILIES)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -71,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     budget.add_argument("--minutes", type=_positive(float), help="wall-clock budget in minutes")
     train.add_argument("--profile", choices=PROFILE_NAMES,
                        help="quick (seconds), cpu (minutes), gpu (full); default: from the device")
+    train.add_argument("--loss", choices=LOSS_NAMES,
+                       help="the D/G loss pair, with its usual recipe (default: non-saturating; "
+                            "cgan, acgan and pix2pix train with their own)")
     train.add_argument("--task", choices=TASKS, default="edges",
                        help="pix2pix only: edges (edge map -> image) or lowres (8x8 -> 32x32)")
     train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -126,12 +130,15 @@ def cmd_train(args) -> None:
         overrides.update(num_steps=args.steps, minutes=None)
     if args.minutes:
         overrides.update(num_steps=UNBOUNDED_STEPS, minutes=args.minutes)
+    if args.loss:
+        overrides.update(loss=args.loss)
     cfg = make_config(args.model, profile, **overrides)
+    family_steps(cfg) or steps_for(cfg)  # a loss the model cannot train with is refused before any work
     out = writable_dir(args.out)
     check_resumable(out, cfg)  # another run's directory is refused before any data is loaded
     print(f"profile: {profile}\n{cfg}")
-    if cfg.model == "pix2pix":
-        return _train_pix2pix(cfg, device, args)
+    if FAMILIES[cfg.model].data == "pairs":
+        return _train_pairs(cfg, device, args)
     data = load_dataset(cfg.dataset, "train", root=args.data_root)
     print(data)
     seed_everything(cfg.seed)
@@ -139,32 +146,30 @@ def cmd_train(args) -> None:
     G, D = G.to(device), D.to(device)
     snapshots = SampleSnapshots(cfg.latent_dim, every=cfg.sample_every,
                                 num_classes=getattr(G, "num_classes", 0))
-    history = train_gan(G, D, data, cfg, callbacks=[snapshots], run_dir=out,
-                        **TRAINING.get(cfg.model, {}))
+    history = train_gan(G, D, data, cfg, callbacks=[snapshots], run_dir=out)
     written = save_run_figures(out, G, history, snapshots)
-    last = history[-1] if history else {}
-    if last:
-        print(f"trained {last['step']} steps in {last['time_s']:.0f} s: D(x)={last['d_real']:.2f}, "
-              f"D(G(z))={last['d_fake']:.2f}")
+    if history:
+        print(f"trained {history[-1]['step']} steps in {history[-1]['time_s']:.0f} s: "
+              + ", ".join(f"{k}={v}" for k, v in postfix(history[-1]).items()))
     print(f"wrote {out}/")
     for path in [*written, out / "checkpoint.pt", out / "history.csv", out / "config.json"]:
         if path.exists():
             print(f"  {path}")
 
 
-def _train_pix2pix(cfg, device, args) -> None:
+def _train_pairs(cfg, device, args) -> None:
     import matplotlib.pyplot as plt
 
-    from gancourse.pix2pix import load_pairs, make_steps, translate
+    from gancourse.pix2pix import load_pairs, translate
     from gancourse.plot import plot_history, show_images
 
     train, test = (load_pairs(cfg.dataset, split, cfg.task, root=args.data_root) for split in ("train", "test"))
     print(f"{train.name}: {len(train)} pairs of {tuple(train.inputs.shape[1:])}")
     seed_everything(cfg.seed)
-    G, D = build_models("pix2pix", **cfg.model_kwargs)
+    G, D = build_models(cfg.model, **cfg.model_kwargs)
     G, D = G.to(device), D.to(device)
     batches = Batches(train.targets, train.inputs, cfg.batch_size, cfg.seed, device)
-    history = train_gan(G, D, batches, cfg, run_dir=args.out, **make_steps())
+    history = train_gan(G, D, batches, cfg, run_dir=args.out)
     out = Path(args.out)
     x, y = test.inputs[:8], test.targets[:8]
     for name, fig in (("samples.png", show_images(torch.cat([x, translate(G, x), y]), nrow=8,
@@ -183,8 +188,9 @@ def cmd_translate(args) -> None:
     from gancourse.pix2pix import pad, translate
 
     G, cfg = load(args.run_dir)
-    if cfg.model != "pix2pix":
-        raise UsageError(f"translate needs a pix2pix run; {args.run_dir} holds {cfg.model!r}")
+    if FAMILIES[cfg.model].use != "translate":
+        raise UsageError(f"translate needs a run of a translating model (pix2pix); {args.run_dir} holds "
+                         f"{cfg.model!r}, which samples: use sample")
     images = read_npz(args.input, "input images")["images"]
     if images.ndim != 3 or images.shape[1:] not in ((28, 28), (32, 32)) or images.dtype != np.uint8 \
             or len(images) == 0:
@@ -218,8 +224,8 @@ def _sample_labels(G, cfg, n: int, requested: list[int] | None, run_dir) -> torc
 
 def _load_for_sampling(run_dir) -> tuple:
     G, cfg = load(run_dir)
-    if cfg.model == "pix2pix":
-        raise UsageError(f"{run_dir} holds a pix2pix model, which translates inputs: use translate "
+    if FAMILIES[cfg.model].use != "sample":
+        raise UsageError(f"{run_dir} holds a {cfg.model} model, which translates inputs: use translate "
                          f"(and evaluate its output .npz)")
     return G, cfg
 

@@ -9,7 +9,12 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
+from gancourse.losses import LOSS_NAMES
+
 PROFILE_NAMES = ("quick", "cpu", "gpu")
+OPTIMIZER_NAMES = ("adam", "sgd", "rmsprop")  # gancourse.run.OPTIMIZERS
+PENALTY_NAMES = ("auto", "none", "gp", "dragan", "r1")  # gancourse.losses.PENALTIES, "auto", "none"
+SCHEDULE_NAMES = ("constant", "linear-decay")
 UNBOUNDED_STEPS = 10**9  # num_steps of a run bounded by minutes alone
 
 
@@ -17,17 +22,21 @@ UNBOUNDED_STEPS = 10**9  # num_steps of a run bounded by minutes alone
 class TrainConfig:
     """Everything that defines a training run (model, data, optimisation, budget, bookkeeping)."""
 
-    model: str = "mlp-gan"  # key of gancourse.models.MODELS; load() rebuilds the generator from it
+    model: str = "mlp-gan"  # key of gancourse.models.FAMILIES; load() rebuilds the generator from it
     dataset: str = "mnist"  # key of gancourse.data.DATASETS
     latent_dim: int = 100  # the GAN paper's and the lecture's noise size
     batch_size: int = 64  # the lecture's setting; small batches also keep CPU steps short
     lr_d: float = 2e-4  # DCGAN paper's Adam learning rate, stable for both players
     lr_g: float = 2e-4  # same as D: neither player should race ahead
-    optimizer: str = "adam"  # or "sgd": the GAN paper's plain SGD, momentum beta1
+    optimizer: str = "adam"  # or "sgd" (the GAN paper's, momentum beta1) or "rmsprop" (WGAN's)
     beta1: float = 0.5  # lower momentum than Adam's 0.9 damps the adversarial oscillation
     beta2: float = 0.999  # Adam's default second-moment decay
-    k: int = 1  # discriminator steps per generator step (Algorithm 1 of the GAN paper)
-    g_loss: str = "non-saturating"  # the minimax loss stalls early on (lecture 2)
+    k: int = 1  # discriminator (critic) steps per generator step (Algorithm 1 of the GAN paper)
+    loss: str = "non-saturating"  # a D/G pair of gancourse.losses.LOSSES; minimax stalls (lecture 2)
+    penalty: str = "auto"  # "auto": the loss's own (wgan-gp: gp, dragan: dragan); or none, gp, dragan, r1
+    penalty_weight: float | None = None  # None: the penalty's usual weight (10 for gp, dragan and r1)
+    clip: float | None = None  # critic weight clipping; None: the loss's own (wgan: 0.01, else none)
+    lr_schedule: str = "constant"  # or "linear-decay": constant for half the steps, then down to 0
     num_steps: int = 2000  # generator updates; the run stops at num_steps or minutes, whichever first
     minutes: float | None = None  # wall-clock budget; None means bounded by num_steps alone
     seed: int = 0  # one seed drives weights, noise and batch order, so runs repeat exactly
@@ -36,14 +45,19 @@ class TrainConfig:
     model_kwargs: dict = field(default_factory=dict)  # extra constructor arguments (widths, ...)
     channels_last: bool = False  # NHWC conv activations: about 1.25x faster conv GANs on a CPU
     task: str = "edges"  # pix2pix only: which paired task (gancourse.pix2pix.TASKS)
+    lambda_l1: float = 100.0  # pix2pix only: weight of the L1 term (0: "GAN only")
+    adversarial: bool = True  # pix2pix only: False trains G by L1 alone ("L1 only")
 
     def __post_init__(self) -> None:
         if self.num_steps <= 0:
             raise ValueError(f"num_steps must be a positive number of steps, got {self.num_steps}")
         if self.minutes is not None and not (math.isfinite(self.minutes) and self.minutes > 0):
             raise ValueError(f"minutes must be a positive, finite budget (or None), got {self.minutes}")
-        if self.optimizer not in ("adam", "sgd"):
-            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose 'adam' or 'sgd'")
+        for name, value, allowed in (("optimizer", self.optimizer, OPTIMIZER_NAMES),
+                                     ("loss", self.loss, LOSS_NAMES), ("penalty", self.penalty, PENALTY_NAMES),
+                                     ("lr_schedule", self.lr_schedule, SCHEDULE_NAMES)):
+            if value not in allowed:
+                raise ValueError(f"unknown {name} {value!r}; choose one of {', '.join(allowed)}")
         if self.batch_size <= 0 or self.k <= 0:
             raise ValueError(f"batch_size and k must be positive, got {self.batch_size} and {self.k}")
 
@@ -53,6 +67,7 @@ class TrainConfig:
 _TOY = dict(model="toy", latent_dim=4, batch_size=256, lr_d=1e-3, lr_g=1e-3)  # 1-D and 2-D toys
 _SATURATION = dict(model="mlp-gan", optimizer="sgd", lr_d=0.02, lr_g=0.02)  # lecture 2's runs
 _CLASSIFIER = dict(batch_size=128, lr_d=1e-3)  # the domain classifier that judges samples
+_BEGAN = dict(loss="began", lr_d=1e-4, lr_g=1e-4)  # the BEGAN paper's Adam rate
 PROFILES: dict[str, dict[str, dict]] = {
     # seconds: CI and notebook tests; shows the pipeline runs, not that the GAN learns
     "quick": {
@@ -67,6 +82,8 @@ PROFILES: dict[str, dict[str, dict]] = {
         "acgan": dict(num_steps=10, batch_size=32, checkpoint_every=5, sample_every=5,
                       model_kwargs=dict(width=32)),
         "pix2pix": dict(num_steps=10, batch_size=16, checkpoint_every=5, model_kwargs=dict(width=8)),
+        "began": dict(_BEGAN, num_steps=10, batch_size=32, checkpoint_every=5, sample_every=5,
+                      model_kwargs=dict(width=32, d_width=16)),
     },
     # a laptop in minutes: what the committed notebook outputs show
     "cpu": {
@@ -81,6 +98,8 @@ PROFILES: dict[str, dict[str, dict]] = {
         "acgan": dict(num_steps=4000, sample_every=500, minutes=3.0, channels_last=True,
                       model_kwargs=dict(width=32, d_width=128)),
         "pix2pix": dict(num_steps=2000, minutes=5.0, model_kwargs=dict(width=16)),  # same steps per variant
+        "began": dict(_BEGAN, num_steps=6000, sample_every=500, minutes=4.0, channels_last=True,
+                      model_kwargs=dict(width=32, d_width=32)),
     },
     # the full recipe, for an instructor regenerating figures on a GPU
     "gpu": {
@@ -92,17 +111,49 @@ PROFILES: dict[str, dict[str, dict]] = {
         "cgan": dict(num_steps=20000, sample_every=1000, checkpoint_every=2000),
         "acgan": dict(num_steps=20000, sample_every=1000, checkpoint_every=2000),
         "pix2pix": dict(num_steps=20000, checkpoint_every=2000, model_kwargs=dict(width=64)),
+        "began": dict(_BEGAN, num_steps=20000, sample_every=1000, checkpoint_every=2000),
     },
 }
 
 
+# Each loss's usual recipe (Lucic et al. 2018, Gulrajani et al. 2017, Arjovsky et al. 2017), applied
+# by make_config when a loss is asked for; overrides still win. A per-sample penalty needs a conv D
+# without BatchNorm (it mixes a batch's samples) and without dropout.
+_NO_BATCHNORM = dict(d_norm="none", d_dropout=0.0)
+LOSS_RECIPES: dict[str, dict] = {
+    "wgan": dict(optimizer="rmsprop", lr_d=5e-5, lr_g=5e-5, k=5),
+    "wgan-gp": dict(beta1=0.0, beta2=0.9, lr_d=1e-4, lr_g=1e-4, k=5, model_kwargs=_NO_BATCHNORM),
+    "dragan": dict(model_kwargs=_NO_BATCHNORM),
+}
+CONV_D = ("dcgan",)  # families whose D takes norm and dropout
+
+
 def make_config(recipe: str = "mlp-gan", profile: str = "cpu", **overrides) -> TrainConfig:
     """Build the TrainConfig of ``recipe`` (a model, or a lecture's experiment) under ``profile``,
-    then apply ``overrides``."""
+    with the usual recipe of ``overrides["loss"]`` if one is asked for, then apply ``overrides``."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILE_NAMES)}")
     table = PROFILES[profile]
     if recipe not in table:
         raise ValueError(f"no {profile!r} profile for {recipe!r}; known: {', '.join(table)}")
-    cfg = TrainConfig(**{"model": recipe, **table[recipe]})
-    return dataclasses.replace(cfg, **overrides) if overrides else cfg
+    fields = {"model": recipe, **table[recipe]}
+    overrides = _renamed(overrides)
+    loss_recipe = dict(LOSS_RECIPES.get(overrides.get("loss"), {}))
+    extra = loss_recipe.pop("model_kwargs", {}) if fields["model"] in CONV_D else {}
+    loss_recipe.pop("model_kwargs", None)
+    fields.update(loss_recipe, model_kwargs={**fields.get("model_kwargs", {}), **extra})
+    return TrainConfig(**{**fields, **overrides})
+
+
+RENAMED = {"g_loss": "loss"}  # fields of earlier versions -> today's, so old runs still load
+
+
+def _renamed(values: dict) -> dict:
+    return {RENAMED.get(k, k): v for k, v in values.items()}
+
+
+def config_from_dict(values: dict) -> TrainConfig:
+    """A TrainConfig from a config.json or checkpoint dict, old field names mapped, unknown ones
+    (written by later versions) left out."""
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    return TrainConfig(**{k: v for k, v in _renamed(values).items() if k in fields})

@@ -1,13 +1,19 @@
-"""Adversarial losses, all on logits.
+"""Adversarial losses, all on D's raw outputs, and the loss zoo as named D/G pairs.
 
-D(x) = sigmoid(logit). Working on logits keeps log D and log(1 - D) finite when D saturates
-(log sigmoid(l) = -softplus(-l), log(1 - sigmoid(l)) = -softplus(l)) and is safe under autocast.
+For the probabilistic losses D(x) = sigmoid(logit). Working on logits keeps log D and log(1 - D)
+finite when D saturates (log sigmoid(l) = -softplus(-l), log(1 - sigmoid(l)) = -softplus(l)) and
+is safe under autocast. The score-based losses (WGAN, hinge, least squares) read the same raw
+output as a score. Penalties (gradient penalty, DRAGAN, R1) need D itself: they take ``(D, x_real,
+x_fake)``.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Callable
+
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
 
 def discriminator_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
@@ -33,17 +39,93 @@ def generator_loss_nonsaturating(fake_logits: Tensor) -> Tensor:
     return F.binary_cross_entropy_with_logits(fake_logits, fake_logits.new_ones(fake_logits.shape))
 
 
-G_LOSSES = {
-    "minimax": generator_loss_minimax,
-    "non-saturating": generator_loss_nonsaturating,
+# --- the loss zoo (Lucic et al. 2018, "Are GANs Created Equal?") ---------------------------------
+def lsgan_discriminator_loss(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
+    """Least squares (Mao et al. 2017): E[(D(x) - 1)^2] + E[D(G(z))^2]."""
+    return ((real_scores - 1) ** 2).mean() + (fake_scores ** 2).mean()
+
+
+def lsgan_generator_loss(fake_scores: Tensor) -> Tensor:
+    """Least squares G: E[(D(G(z)) - 1)^2]."""
+    return ((fake_scores - 1) ** 2).mean()
+
+
+def hinge_discriminator_loss(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
+    """Hinge: E[max(0, 1 - D(x))] + E[max(0, 1 + D(G(z)))]."""
+    return F.relu(1 - real_scores).mean() + F.relu(1 + fake_scores).mean()
+
+
+def wasserstein_critic_loss(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
+    """WGAN critic: E[D(G(z))] - E[D(x)], minus the Wasserstein estimate it maximises."""
+    return fake_scores.mean() - real_scores.mean()
+
+
+def wasserstein_generator_loss(fake_scores: Tensor) -> Tensor:
+    """WGAN (and hinge) G: -E[D(G(z))]."""
+    return -fake_scores.mean()
+
+
+def _input_gradients(D: nn.Module, x: Tensor) -> Tensor:
+    """dD(x)/dx per sample, flattened (B, -1), kept in the graph so a penalty can be trained."""
+    x = x.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(D(x).sum(), x, create_graph=True)
+    return grad.flatten(1)
+
+
+def gradient_penalty(D: nn.Module, x_real: Tensor, x_fake: Tensor) -> Tensor:
+    """WGAN-GP (Gulrajani et al. 2017): E[(||grad D(x_hat)|| - 1)^2] at random interpolates x_hat."""
+    eps = torch.rand(len(x_real), *[1] * (x_real.dim() - 1), device=x_real.device, dtype=x_real.dtype)
+    x_hat = eps * x_real.detach() + (1 - eps) * x_fake.detach()
+    return ((_input_gradients(D, x_hat).norm(dim=1) - 1) ** 2).mean()
+
+
+def dragan_penalty(D: nn.Module, x_real: Tensor, x_fake: Tensor) -> Tensor:
+    """DRAGAN (Kodali et al. 2017): the same penalty at reals perturbed by 0.5 std(x) U[0, 1] noise."""
+    noise = 0.5 * x_real.std() * torch.rand_like(x_real)
+    alpha = torch.rand(len(x_real), *[1] * (x_real.dim() - 1), device=x_real.device, dtype=x_real.dtype)
+    x_hat = x_real.detach() + alpha * noise
+    return ((_input_gradients(D, x_hat).norm(dim=1) - 1) ** 2).mean()
+
+
+def r1_penalty(D: nn.Module, x_real: Tensor, x_fake: Tensor) -> Tensor:
+    """R1 (Mescheder et al. 2018): 1/2 E[||grad D(x)||^2] on real data only."""
+    return 0.5 * (_input_gradients(D, x_real) ** 2).sum(1).mean()
+
+
+PENALTIES: dict[str, Callable] = {"gp": gradient_penalty, "dragan": dragan_penalty, "r1": r1_penalty}
+
+
+@dataclass(frozen=True)
+class LossPair:
+    """One entry of the zoo: D's and G's losses, and what the pair needs around them."""
+
+    d: Callable[[Tensor, Tensor], Tensor]
+    g: Callable[[Tensor], Tensor]
+    probabilistic: bool  # True: D's output is a logit, sigmoid(it) = D(x); False: a score
+    penalty: str = "none"  # the penalty the method is defined with
+    clip: float | None = None  # critic weight clipping the method is defined with
+
+
+LOSSES: dict[str, LossPair] = {
+    "non-saturating": LossPair(discriminator_loss, generator_loss_nonsaturating, True),
+    "minimax": LossPair(discriminator_loss, generator_loss_minimax, True),
+    "lsgan": LossPair(lsgan_discriminator_loss, lsgan_generator_loss, False),
+    "hinge": LossPair(hinge_discriminator_loss, wasserstein_generator_loss, False),
+    "wgan": LossPair(wasserstein_critic_loss, wasserstein_generator_loss, False, clip=0.01),
+    "wgan-gp": LossPair(wasserstein_critic_loss, wasserstein_generator_loss, False, penalty="gp"),
+    "dragan": LossPair(discriminator_loss, generator_loss_nonsaturating, True, penalty="dragan"),
 }
+# Losses that need a discriminator of their own (BEGAN's autoencoder): only their family trains them.
+FAMILY_LOSSES = ("began",)
+LOSS_NAMES = (*LOSSES, *FAMILY_LOSSES)
+G_LOSSES = {name: pair.g for name, pair in LOSSES.items()}
 
 
 def get_g_loss(name: str):
-    """The generator loss registered as ``name`` ('minimax' or 'non-saturating')."""
-    if name not in G_LOSSES:
-        raise ValueError(f"unknown generator loss {name!r}; choose one of {', '.join(G_LOSSES)}")
-    return G_LOSSES[name]
+    """The generator loss of the pair registered as ``name`` (e.g. 'minimax', 'non-saturating')."""
+    if name not in LOSSES:
+        raise ValueError(f"unknown loss {name!r}; choose one of {', '.join(LOSSES)}")
+    return LOSSES[name].g
 
 
 def cgan_discriminator_loss(real_logits: Tensor, fake_logits: Tensor,

@@ -106,7 +106,7 @@ def make_steps(lambda_l1: float = 100.0, adversarial: bool = True) -> dict:
         with frozen(D):  # D is not trained here: skip its weights' gradients
             fake = G(x)
             fake_logits = D(x, fake) if adversarial else None
-            loss = pix2pix_generator_loss(fake_logits, fake, target, lambda_l1)
+            loss = g_loss(fake_logits, fake, target, lambda_l1)
             loss_g = finite("the generator loss", loss)
             opt_g.zero_grad(set_to_none=True)
             loss.backward()
@@ -116,7 +116,8 @@ def make_steps(lambda_l1: float = 100.0, adversarial: bool = True) -> dict:
         return {"loss_g": loss_g, "l1": (fake - target).abs().mean().item(), "d_fake_g": d_fake,
                 "grad_norm_g": grad_norm}
 
-    return {"d_step": d_step, "g_step": g_step, "d_loss": pix2pix_discriminator_loss}
+    return {"d_step": d_step, "g_step": g_step, "d_loss": pix2pix_discriminator_loss,
+            "g_loss": pix2pix_generator_loss}
 
 
 @torch.no_grad()

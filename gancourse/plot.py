@@ -37,26 +37,44 @@ def show_images(images: Tensor, nrow: int = 8, title: str = "Samples", ax=None) 
     return ax.figure
 
 
+# What the right-hand panel shows, by the first of these keys a step reported.
+_DIAGNOSTIC_PANELS = (
+    (("d_real", "D(x), real"), ("d_fake", "D(G(z)), fake")),
+    (("wasserstein", "Wasserstein estimate E[D(x)] - E[D(G(z))]"),),
+    (("score_real", "D(x), real"), ("score_fake", "D(G(z)), fake")),
+    (("l1", "L1 |G(x) - y|, pixels in [-1, 1]"),),
+    (("convergence", "convergence measure M"), ("k", "balance k")),
+)
+
+
 def plot_history(history: list[dict], title: str = "Training curves", axes=None) -> Figure:
-    """Two panels against the generator step: both losses, and D(x) with D(G(z))."""
+    """Two panels against the generator step: the losses (and any penalty), and what D reports:
+    D(x) with D(G(z)) for probabilistic losses, else the Wasserstein estimate, the raw scores or L1."""
     if not history:
         raise ValueError("the history is empty: train for at least one step first")
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(10, 3.5))
     steps = [row["step"] for row in history]
     ax_loss, ax_d = axes
-    curves = ((ax_loss, "loss_d", "D loss"), (ax_loss, "loss_g", "G loss"),
-              (ax_d, "d_real", "D(x), real"), (ax_d, "d_fake", "D(G(z)), fake"))
+    first = history[0]
+    panel = next((p for p in _DIAGNOSTIC_PANELS if p[0][0] in first), ())
+    curves = [(ax_loss, key, label) for key, label in (("loss_d", "D loss"), ("loss_g", "G loss"),
+                                                       ("penalty", "penalty")) if key in first]
+    curves += [(ax_d, key, label) for key, label in panel]
     for ax, key, label in curves:
         values = [row[key] for row in history]
         line, = ax.plot(steps, values, lw=0.5, alpha=0.3)  # raw, per step
         ax.plot(steps, _smooth(values), lw=1.5, color=line.get_color(), label=f"{label} (smoothed)")
     ax_loss.set(title=f"{title}: losses", xlabel="generator step", ylabel="loss")
-    ax_d.axhline(0.5, color="gray", ls="--", lw=0.8, label="equilibrium 1/2")
-    ax_d.set(title=f"{title}: discriminator outputs", xlabel="generator step",
-             ylabel="mean probability", ylim=(0, 1))
+    if panel and panel[0][0] == "d_real":
+        ax_d.axhline(0.5, color="gray", ls="--", lw=0.8, label="equilibrium 1/2")
+        ax_d.set(ylabel="mean probability", ylim=(0, 1))
+    else:
+        ax_d.set(ylabel="value")
+    ax_d.set(title=f"{title}: what D reports", xlabel="generator step")
     for ax in axes:
-        ax.legend(loc="best", fontsize=8)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(loc="best", fontsize=8)
     axes[0].figure.tight_layout()
     return axes[0].figure
 

@@ -1,7 +1,6 @@
 """Loading a trained run and drawing samples from a generator."""
 from __future__ import annotations
 
-import dataclasses
 import os
 from pathlib import Path
 
@@ -9,7 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from gancourse.checkpoint import CheckpointError, load_checkpoint
-from gancourse.config import TrainConfig
+from gancourse.config import TrainConfig, config_from_dict
 from gancourse.models import build_models
 
 
@@ -53,8 +52,7 @@ def load(run_dir: str | os.PathLike, G: nn.Module | None = None,
     The generator is rebuilt from the config's model name unless you pass your own ``G``.
     """
     state = load_checkpoint(Path(run_dir), map_location=map_location)
-    fields = {f.name for f in dataclasses.fields(TrainConfig)}
-    cfg = TrainConfig(**{k: v for k, v in state["cfg"].items() if k in fields})
+    cfg = config_from_dict(state["cfg"])
     if G is None:
         G, _ = build_models(cfg.model, latent_dim=cfg.latent_dim, **cfg.model_kwargs)
     try:

@@ -125,7 +125,7 @@ def measure_saturation(data, cfg: TrainConfig, head_start: int = 100,
         z = torch.randn(256, G.latent_dim, generator=torch.Generator().manual_seed(cfg.seed))
         logits = D(G(z)).detach().requires_grad_(True)
         (get_g_loss(name)(logits) * len(logits)).backward()  # undo the mean: per-sample gradients
-        run_cfg = dataclasses.replace(cfg, g_loss=name, seed=cfg.seed + 1)
+        run_cfg = dataclasses.replace(cfg, loss=name, seed=cfg.seed + 1)
         history = train_gan(G, D, data, run_cfg, progress=progress)
         results[name] = {"history": history, "d_fake": torch.sigmoid(logits.detach()),
                          "grad_logit": logits.grad}
@@ -164,3 +164,33 @@ def show_saturation_explorer(measured: dict | None = None) -> None:
                                                    description="D(G(z))"),
                      loss=widgets.Dropdown(options=["both", "minimax", "non-saturating"],
                                            description="loss"))
+
+
+def zoo_generator_gradients(outputs: Tensor, names=None) -> dict[str, Tensor]:
+    """Per sample, the gradient of each zoo loss's generator term w.r.t. D's raw output on a fake
+    (a logit for minimax / non-saturating / DRAGAN, a score for the others), by autograd."""
+    from gancourse.losses import LOSSES
+
+    out = {}
+    for name in names or LOSSES:
+        x = outputs.detach().clone().requires_grad_(True)
+        (LOSSES[name].g(x) * len(x)).backward()  # undo the mean: each sample's own gradient
+        out[name] = x.grad
+    return out
+
+
+def plot_zoo_gradients(names=("minimax", "non-saturating", "lsgan", "hinge", "wgan")) -> Figure:
+    """|d L_G / d D(G(z))| against D's raw output on a fake, for the zoo's generator losses: which
+    ones still push G when D rejects its fakes (large negative outputs)?"""
+    outputs = torch.linspace(-8, 8, 401, dtype=torch.float64)
+    grads = zoo_generator_gradients(outputs, names)
+    fig, ax = plt.subplots(figsize=(7.5, 3.8))
+    for name in names:
+        ax.plot(outputs, grads[name].abs(), label=name)
+    ax.axvspan(-8, -2.2, color="gray", alpha=0.15, label="D rejects fakes (logit < -2.2: D < 0.1)")
+    ax.set(title="How hard each generator loss pushes, by D's output on a fake", yscale="log",
+           xlabel="D's raw output on a fake (logit, or score for the score-based losses)",
+           ylabel="|d L_G / d output| (log scale)", ylim=(1e-4, 20))
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig

@@ -1,39 +1,30 @@
 """The training loop: Algorithm 1 of the GAN paper, built from two step functions.
 
 Each step function takes ``(G, D, batch, optimizer, loss_fn)`` and returns a dict of floats, so a
-student's own loss or step plugs into :func:`train_gan` unchanged.
+student's own loss or step plugs into :func:`train_gan` unchanged. The bookkeeping around the steps
+(budget, checkpoints, resume, progress, Ctrl-C) lives in :mod:`gancourse.run`.
 """
 from __future__ import annotations
 
-import csv
-import dataclasses
-import io
-import json
 import math
-import signal
-import sys
-import threading
-import time
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
 import torch
 from torch import Tensor, nn
-from tqdm.auto import tqdm
 
-from gancourse.checkpoint import (CheckpointError, atomic_write_text, capture_rng, load_checkpoint,
-                                  lock_run_dir, restore_rng, save_checkpoint)
-from gancourse.config import UNBOUNDED_STEPS, TrainConfig
+from gancourse.config import TrainConfig
 from gancourse.data import Batches, ImageData
-from gancourse.losses import discriminator_loss, get_g_loss
+from gancourse.losses import LOSSES, PENALTIES, discriminator_loss
+from gancourse.run import (TrainingDiverged, check_resumable, make_optimizer, make_scheduler,  # noqa: F401
+                           progress_interval, run_loop, write_history)
 
 Callback = Callable[[int, nn.Module, nn.Module, list], None]
-
-
-class TrainingDiverged(RuntimeError):
-    """A loss or a gradient became NaN or infinite; the weights were left as they were before that
-    update."""
+__all__ = ["TrainingDiverged", "as_batches", "check_resumable", "critic_step", "discriminator_step",
+           "family_steps", "finite", "frozen", "generator_step", "gradient_norm", "make_optimizer",
+           "progress_interval", "steps_for", "train_gan", "write_history"]
 
 
 def finite(name: str, loss: Tensor) -> float:
@@ -94,6 +85,41 @@ def generator_step(G: nn.Module, D: nn.Module, batch: tuple[Tensor, Tensor],
             "grad_norm_g": grad_norm}
 
 
+def critic_step(G: nn.Module, D: nn.Module, batch: tuple[Tensor, Tensor], opt_d: torch.optim.Optimizer,
+                d_loss: Callable, *, penalty: str = "none", weight: float = 10.0, clip: float | None = None,
+                probabilistic: bool = False) -> dict:
+    """(1) D as a critic: ``d_loss`` on its scores, plus ``weight`` x a penalty ("gp", "dragan",
+    "r1"), then weights clipped to [-clip, clip] (WGAN). Reports the score gap, which estimates the
+    Wasserstein distance when the critic is kept Lipschitz (a gradient penalty or clipping)."""
+    x_real, _ = batch
+    z = torch.randn(len(x_real), G.latent_dim, device=x_real.device)
+    x_fake = G(z).detach()  # D's update must not flow back into G
+    real_scores, fake_scores = D(x_real), D(x_fake)
+    loss = d_loss(real_scores, fake_scores)
+    row = {}
+    if penalty != "none":
+        value = PENALTIES[penalty](D, x_real, x_fake)
+        row["penalty"] = finite(f"the {penalty} penalty", value)
+        loss = loss + weight * value
+    row["loss_d"] = finite("the discriminator loss", loss)
+    opt_d.zero_grad(set_to_none=True)
+    loss.backward()
+    opt_d.step()
+    if clip is not None:
+        with torch.no_grad():
+            for p in D.parameters():
+                p.clamp_(-clip, clip)
+    if probabilistic:
+        row["d_real"], row["d_fake"] = torch.stack([torch.sigmoid(real_scores).mean(),
+                                                    torch.sigmoid(fake_scores).mean()]).tolist()
+    else:
+        real_mean, fake_mean = torch.stack([real_scores.mean(), fake_scores.mean()]).tolist()
+        row.update(score_real=real_mean, score_fake=fake_mean)
+        if penalty == "gp" or clip is not None:
+            row["wasserstein"] = real_mean - fake_mean
+    return row
+
+
 def as_batches(data, cfg: TrainConfig, device: torch.device) -> Callable[[int], tuple]:
     """Accept a step -> batch callable, an :class:`ImageData`, or an image tensor (N, C, H, W)."""
     if isinstance(data, ImageData):
@@ -106,218 +132,75 @@ def as_batches(data, cfg: TrainConfig, device: torch.device) -> Callable[[int], 
                     f"got {type(data).__name__}")
 
 
-def make_optimizer(model: nn.Module, lr: float, cfg: TrainConfig) -> torch.optim.Optimizer:
-    """Adam with betas (beta1, beta2), or SGD with momentum beta1, as ``cfg.optimizer`` says."""
-    if cfg.optimizer == "sgd":
-        return torch.optim.SGD(model.parameters(), lr=lr, momentum=cfg.beta1)
-    return torch.optim.Adam(model.parameters(), lr=lr, betas=(cfg.beta1, cfg.beta2))
+def steps_for(cfg: TrainConfig) -> dict:
+    """The D step and both losses that ``cfg.loss`` (with its penalty and clipping) trains with."""
+    if cfg.loss not in LOSSES:
+        raise ValueError(f"loss={cfg.loss!r} needs a discriminator of its own: train the {cfg.loss} model")
+    pair = LOSSES[cfg.loss]
+    penalty = pair.penalty if cfg.penalty == "auto" else cfg.penalty
+    clip = cfg.clip if cfg.clip is not None else pair.clip
+    if penalty == "none" and clip is None and pair.probabilistic:
+        d_step = discriminator_step  # the plain step that lecture 1 prints
+    else:
+        weight = cfg.penalty_weight if cfg.penalty_weight is not None else 10.0
+        d_step = partial(critic_step, penalty=penalty, weight=weight, clip=clip,
+                         probabilistic=pair.probabilistic)
+    return {"d_step": d_step, "d_loss": pair.d, "g_loss": pair.g}
 
 
 def train_gan(G: nn.Module, D: nn.Module, data, cfg: TrainConfig, *,
-              d_loss: Callable = discriminator_loss, g_loss: Callable | None = None,
-              d_step: Callable = discriminator_step, g_step: Callable = generator_step,
+              d_loss: Callable | None = None, g_loss: Callable | None = None,
+              d_step: Callable | None = None, g_step: Callable | None = None,
               callbacks: list[Callback] = (), run_dir: str | Path | None = None,
               resume: bool = True, progress: bool = True) -> list[dict]:
     """Train G against D for ``cfg.num_steps`` generator steps (or ``cfg.minutes``), k D steps each.
 
-    With ``run_dir``, checkpoints every ``cfg.checkpoint_every`` steps and at the end (also on
-    Ctrl-C, after the step under way), writes history.csv and config.json there, and resumes from
-    its checkpoint if one exists and was written with the same settings. Returns the history: one
-    dict of floats per generator step.
+    The steps and losses are the model family's own (cGAN, AC-GAN, pix2pix), else those of
+    ``cfg.loss`` (with its penalty and clipping), unless given. With ``run_dir``, checkpoints
+    every ``cfg.checkpoint_every`` steps and at the end (also on Ctrl-C, after the step under way),
+    writes history.csv and config.json there, and resumes from its checkpoint if one exists and was
+    written with the same settings. Returns the history: one dict of floats per generator step.
     """
+    own = family_steps(cfg) or steps_for(cfg)
+    d_step, d_loss, g_loss = d_step or own["d_step"], d_loss or own["d_loss"], g_loss or own["g_loss"]
+    g_step = g_step or own.get("g_step", generator_step)
+    if getattr(d_step, "keywords", {}).get("penalty", "none") != "none" and _has_batchnorm(D):
+        raise ValueError("a gradient penalty is per sample, and BatchNorm mixes the samples of a batch: "
+                         "build D without it (e.g. model_kwargs=dict(d_norm='none'))")
     device = next(G.parameters()).device
     batches = as_batches(data, cfg, device)
     torch.set_flush_denormal(True)  # CPU: subnormal floats in a quiet D can slow steps 20-fold
     if cfg.channels_last:  # weights in NHWC: every conv activation follows (inputs with C=1 agree)
         G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
-    g_loss = g_loss or get_g_loss(cfg.g_loss)
-    opt_g, opt_d = make_optimizer(G, cfg.lr_g, cfg), make_optimizer(D, cfg.lr_d, cfg)
-    for opt, who in ((opt_d, "the discriminator"), (opt_g, "the generator")):
-        opt.register_step_pre_hook(_refuse_non_finite_gradients(who))
+    opt_g = make_optimizer(G, cfg.lr_g, cfg, "the generator")
+    opt_d = make_optimizer(D, cfg.lr_d, cfg, "the discriminator")
     G.train(), D.train()
-    run_dir = Path(run_dir) if run_dir is not None else None
-    with lock_run_dir(run_dir), _DeferredInterrupt() as interrupt:
-        history, step, elapsed = [], 0, 0.0
-        if run_dir is not None and resume and (run_dir / "checkpoint.pt").exists():
-            history, step, elapsed = _resume(run_dir, cfg, G, D, opt_g, opt_d, callbacks)
-            print(f"resuming from step {step} in {run_dir}")
-        else:
-            torch.manual_seed(cfg.seed)  # the noise stream; weights were seeded by whoever built G, D
-        if run_dir is not None:
-            atomic_write_text(run_dir / "config.json", json.dumps(dataclasses.asdict(cfg), indent=2))
 
-        def save() -> None:
-            if run_dir is not None:
-                states = {type(c).__name__: c.state_dict() for c in callbacks if hasattr(c, "state_dict")}
-                save_checkpoint(run_dir / "checkpoint.pt", G=G.state_dict(), D=D.state_dict(),
-                                opt_g=opt_g.state_dict(), opt_d=opt_d.state_dict(), step=step,
-                                history=history, cfg=dataclasses.asdict(cfg), elapsed=elapsed,
-                                rng=capture_rng(), callbacks=states)
-                write_history(history, run_dir / "history.csv")
+    def one_step(step: int) -> dict:
+        for j in range(cfg.k):  # (1) k steps of D, each on a fresh batch
+            batch = batches(step * cfg.k + j)
+            row = d_step(G, D, batch, opt_d, d_loss)
+        return {**row, **g_step(G, D, batch, opt_g, g_loss)}  # (2) one step of G
 
-        start, deadline = time.monotonic() - elapsed, None
-        if cfg.minutes is not None:  # the budget covers the whole run, resumed parts included
-            deadline = start + cfg.minutes * 60
-        total = None if cfg.num_steps >= UNBOUNDED_STEPS else cfg.num_steps
-        bar = tqdm(total=total, initial=step, disable=not progress, desc=f"training {cfg.model}",
-                   mininterval=progress_interval())
-        mid_step = False  # True while a step is half done: then nothing may be saved
-        try:
-            while step < cfg.num_steps and not interrupt.requested:
-                if deadline is not None and time.monotonic() > deadline:
-                    elapsed = time.monotonic() - start  # recorded as spent: a resumed run stops at once
-                    print(f"stopped at step {step}: the {cfg.minutes:g}-minute budget is spent")
-                    break
-                mid_step = True
-                for j in range(cfg.k):
-                    batch = batches(step * cfg.k + j)
-                    row = d_step(G, D, batch, opt_d, d_loss)
-                row = {"step": step + 1, **row, **g_step(G, D, batch, opt_g, g_loss)}
-                bad = [k for k, v in row.items() if not math.isfinite(v)]
-                if bad:
-                    raise TrainingDiverged(f"{', '.join(bad)} became non-finite (after the update)")
-                step, elapsed = step + 1, time.monotonic() - start
-                history.append({**row, "time_s": round(elapsed, 3)})
-                mid_step = False
-                bar.update(1)
-                if step % 20 == 0 or step == cfg.num_steps:
-                    bar.set_postfix(_postfix(row), refresh=False)
-                for callback in callbacks:
-                    callback(step, G, D, history)
-                if step % cfg.checkpoint_every == 0:
-                    save()
-            if interrupt.requested:
-                raise KeyboardInterrupt
-        except KeyboardInterrupt:
-            if mid_step:  # a second Ctrl-C, or one that could not be deferred: the step is half done
-                print(f"stopped in the middle of step {step + 1}; nothing saved from it"
-                      + (f" ({_last_checkpoint(run_dir)})" if run_dir else ""))
-                raise
-            where = f"; checkpoint saved in {run_dir}, run again to resume" if run_dir else ""
-            print(f"interrupted after step {step}{where}")
-        except TrainingDiverged as err:
-            where = f"; {_last_checkpoint(run_dir)}" if run_dir else ""
-            raise TrainingDiverged(
-                f"{err} at step {step + 1}: training diverged. Lower lr_d/lr_g, check that images are "
-                f"in [-1, 1], or use the non-saturating loss{where}") from None
-        finally:
-            bar.close()
-        save()
-    return history
+    return run_loop(one_step, cfg, modules={"G": G, "D": D}, optimizers={"opt_g": opt_g, "opt_d": opt_d},
+                    schedulers={"sched_g": make_scheduler(opt_g, cfg), "sched_d": make_scheduler(opt_d, cfg)},
+                    callbacks=callbacks, callback_args=(G, D), run_dir=run_dir, resume=resume,
+                    progress=progress)
 
 
-def _postfix(row: dict) -> dict:
-    """The progress bar's readout: whichever losses and diagnostics the steps reported."""
-    keys = [k for k in ("loss_d", "loss_g", "d_real", "d_fake") if k in row]
-    return {k: f"{row[k]:.3f}" if k.startswith("loss") else f"{row[k]:.2f}" for k in keys}
+def _has_batchnorm(model: nn.Module) -> bool:
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
 
 
-def _refuse_non_finite_gradients(who: str) -> Callable:
-    """An optimizer pre-step hook: a NaN or infinite gradient stops training before the update."""
+def family_steps(cfg: TrainConfig) -> dict | None:
+    """The steps of a family that brings its own (None for the others); a family that fixes its
+    losses refuses a ``cfg.loss`` it would not train with, so config.json never misstates a run."""
+    from gancourse.models import FAMILIES  # models import their steps from here: import when called
 
-    def hook(optimizer: torch.optim.Optimizer, args, kwargs) -> None:
-        grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
-        if grads and not torch.isfinite(torch.stack(torch._foreach_norm(grads))).all():
-            raise TrainingDiverged(f"a gradient of {who} became non-finite (the update was not applied)")
-
-    return hook
-
-
-def _last_checkpoint(run_dir: Path) -> str:
-    path = run_dir / "checkpoint.pt"
-    if not path.is_file():
-        return f"no checkpoint was written in {run_dir} yet"
-    try:
-        step = load_checkpoint(path).get("step")
-    except CheckpointError:
-        return f"the checkpoint in {run_dir} cannot be read"
-    return f"the last checkpoint, of step {step}, is in {run_dir}"
-
-
-class _DeferredInterrupt:
-    """Hold a Ctrl-C until the training step under way has finished, so a checkpoint never holds
-    half a step; a second Ctrl-C stops at once (nothing of that step is saved)."""
-
-    def __enter__(self) -> "_DeferredInterrupt":
-        self.requested, self._previous = False, None
-        if threading.current_thread() is threading.main_thread():  # signals reach the main thread only
-            self._previous = signal.signal(signal.SIGINT, self._handle)
-        return self
-
-    def _handle(self, signum, frame) -> None:
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-        print("\nCtrl-C: stopping after this step and saving (press again to stop at once)",
-              file=sys.stderr, flush=True)
-
-    def __exit__(self, *exc) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-
-
-def progress_interval() -> float:
-    """Seconds between progress-bar redraws: lively on a screen, sparse in a log file."""
-    interactive = sys.stderr.isatty() or "ipykernel" in sys.modules
-    return 0.1 if interactive else 10.0
-
-
-# Settings that may change between the parts of one run: how long it trains, how often it saves.
-BUDGET_FIELDS = ("num_steps", "minutes", "checkpoint_every", "sample_every")
-RESUME_KEYS = ("G", "D", "opt_g", "opt_d", "step", "history", "cfg", "elapsed", "rng")
-
-
-def check_resumable(run_dir: str | Path, cfg: TrainConfig) -> dict | None:
-    """The checkpoint in ``run_dir`` if training ``cfg`` there would continue it, None if there is
-    none; a CheckpointError if it belongs to a run with other settings or cannot be resumed."""
-    run_dir = Path(run_dir)
-    if not (run_dir / "checkpoint.pt").exists():
+    family = FAMILIES.get(cfg.model)
+    if family is None:
         return None
-    state = load_checkpoint(run_dir / "checkpoint.pt")
-    missing = [k for k in RESUME_KEYS if k not in state]
-    if missing:
-        raise CheckpointError(f"the checkpoint in {run_dir} cannot be resumed: it lacks "
-                              f"{', '.join(missing)}. Train into another directory, or delete it.")
-    saved, wanted = state["cfg"], dataclasses.asdict(cfg)
-    differ = [k for k in wanted if k in saved and k not in BUDGET_FIELDS and saved[k] != wanted[k]]
-    if differ:
-        pairs = ", ".join(f"{k}={saved[k]!r} (asked: {wanted[k]!r})" for k in differ)
-        raise CheckpointError(f"{run_dir} holds a run with other settings: {pairs}. Use another run "
-                              f"directory, or the run's own settings to continue it.")
-    return state
-
-
-def _resume(run_dir: Path, cfg: TrainConfig, G, D, opt_g, opt_d, callbacks) -> tuple[list, int, float]:
-    state = check_resumable(run_dir, cfg)
-    saved = state["cfg"]
-    try:
-        G.load_state_dict(state["G"]), D.load_state_dict(state["D"])
-        opt_g.load_state_dict(state["opt_g"]), opt_d.load_state_dict(state["opt_d"])
-    except (RuntimeError, ValueError, KeyError) as err:
-        raise CheckpointError(
-            f"the checkpoint in {run_dir} does not fit these models (it was written for "
-            f"{saved.get('model')!r}; {_first_detail(err)}). Use another run directory, "
-            f"or delete this one to start over.") from None
-    for callback in callbacks:
-        if hasattr(callback, "load_state_dict") and type(callback).__name__ in state.get("callbacks", {}):
-            callback.load_state_dict(state["callbacks"][type(callback).__name__])
-    restore_rng(state["rng"])
-    return list(state["history"]), int(state["step"]), float(state["elapsed"])
-
-
-def _first_detail(err: Exception) -> str:
-    """The informative line of a load_state_dict error (its first line ends in a colon)."""
-    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-    detail = next((line for line in lines if not line.endswith(":")), lines[0] if lines else "")
-    return detail[:200].rstrip(".")
-
-
-def write_history(history: list[dict], path: str | Path) -> None:
-    """Write the per-step history as CSV, one row per generator step (atomically)."""
-    if not history:
-        return
-    out = io.StringIO(newline="")
-    writer = csv.DictWriter(out, fieldnames=list(history[0]))
-    writer.writeheader()
-    writer.writerows(history)
-    atomic_write_text(path, out.getvalue())
+    if family.losses is not None and cfg.loss not in family.losses:
+        raise ValueError(f"{cfg.model} trains with its own losses ({', '.join(family.losses)}); "
+                         f"loss={cfg.loss!r} would be recorded but not used")
+    return family.steps(cfg) if family.steps is not None else None

@@ -69,7 +69,8 @@ def test_ctrl_c_mid_step_then_resume_is_bit_identical(tmp_path):
             proc.send_signal(signal.SIGINT)
             time.sleep(0.01)
         code = proc.wait(timeout=120)
-        assert code == (0 if presses == 1 else 130), proc.stderr.read()
+        # the second press stops at once (130), or waits for a checkpoint being written (0)
+        assert code in ((0,) if presses == 1 else (0, 130)), proc.stderr.read()
         assert 0 < _state(cut)[0] < 300
     proc = _train_process(cut, env)
     assert proc.wait(timeout=300) == 0

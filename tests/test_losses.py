@@ -48,5 +48,5 @@ def test_extreme_logits_stay_finite():
 
 def test_get_g_loss():
     assert get_g_loss("minimax") is generator_loss_minimax
-    with pytest.raises(ValueError, match="choose one of minimax, non-saturating"):
+    with pytest.raises(ValueError, match="unknown loss .*; choose one of non-saturating, minimax, lsgan"):
         get_g_loss("wasserstein")

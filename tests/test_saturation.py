@@ -57,3 +57,14 @@ def test_explorer_falls_back_to_a_static_figure(monkeypatch, capsys):
     monkeypatch.setitem(__import__("sys").modules, "ipywidgets", None)  # not installed
     saturation.show_saturation_explorer()
     assert len(shown) == 2 and "static figure above is the whole explorer" in capsys.readouterr().out
+
+
+def test_zoo_generator_gradients_match_their_derivatives():
+    from gancourse.saturation import plot_zoo_gradients, zoo_generator_gradients
+    o = torch.linspace(-6, 6, 13, dtype=torch.float64)
+    g = zoo_generator_gradients(o)
+    assert torch.allclose(g["non-saturating"], -(1 - torch.sigmoid(o)))
+    assert torch.allclose(g["minimax"], -torch.sigmoid(o))
+    assert torch.allclose(g["lsgan"], 2 * (o - 1))
+    assert torch.allclose(g["wgan"], -torch.ones_like(o)) and torch.allclose(g["hinge"], g["wgan"])
+    plot_zoo_gradients()

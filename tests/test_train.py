@@ -32,7 +32,7 @@ def small_cfg(**overrides):
 ])
 def test_every_training_path_runs_and_writes_a_run(tmp_path, tiny_data, name, kwargs, g_loss, k):
     G, D = models(name, **kwargs)
-    cfg = small_cfg(model=name, model_kwargs=kwargs, g_loss=g_loss, k=k)
+    cfg = small_cfg(model=name, model_kwargs=kwargs, loss=g_loss, k=k)
     history = train_gan(G, D, tiny_data, cfg, run_dir=tmp_path, progress=False)
     assert [row["step"] for row in history] == list(range(1, 7))
     assert set(history[0]) == HISTORY_KEYS

@@ -1,44 +1,80 @@
-"""Model families, one file each, and the registry the CLI and ``load`` build from."""
+"""Model families, one file each, and THE registry the CLI, ``load`` and ``train_gan`` build from.
+
+A family is one row of :data:`FAMILIES`: its networks, the keyword arguments each accepts, its own
+training steps if it has any (else any D/G pair of the loss zoo trains it), the losses it allows,
+the data it trains on, and what a trained one does (``sample`` or ``translate``). Adding a family
+means one model file, one row here, its losses, its profile rows and its checks.
+"""
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
 
 from torch import nn
 
+from gancourse.models.began import BEGANDiscriminator, began_steps
 from gancourse.models.conditional import (ACGANDiscriminator, ConditionalDiscriminator,
                                           ConditionalGenerator)
 from gancourse.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from gancourse.models.mlp import MLPDiscriminator, MLPGenerator
 from gancourse.models.pix2pix import PatchDiscriminator, UNetGenerator
 
-# name -> (generator class, discriminator class, which keyword arguments each accepts)
-MODELS = {
-    "mlp-gan": (MLPGenerator, MLPDiscriminator, ("latent_dim",), ()),
-    "dcgan": (DCGANGenerator, DCGANDiscriminator, ("latent_dim", "width"), ("width",)),
-    "cgan": (ConditionalGenerator, ConditionalDiscriminator, ("latent_dim", "width", "embed_std"),
-             ("width",)),
-    "acgan": (ConditionalGenerator, ACGANDiscriminator, ("latent_dim", "width", "embed_std"),
-              ("width",)),
-    "pix2pix": (UNetGenerator, PatchDiscriminator, ("width",), ("width",)),  # no noise: dropout
+@dataclass(frozen=True)
+class Family:
+    """One GAN family: what the CLI, ``load`` and ``train_gan`` need to know about it."""
+
+    generator: type
+    discriminator: type
+    g_args: tuple[str, ...]  # keyword arguments of the generator
+    d_args: tuple[str, ...]  # of the discriminator; "d_<arg>" sets one for D alone (d_width, ...)
+    steps: Callable | None = None  # cfg -> {d_step, g_step, d_loss, g_loss}; None: the loss zoo's
+    losses: tuple[str, ...] | None = None  # the only cfg.loss it trains with; None: any pair
+    data: str = "images"  # "images" (a dataset's images and labels) or "pairs" (pix2pix tasks)
+    use: str = "sample"  # what a trained one does: "sample" from noise or "translate" inputs
+
+
+def _conditional_steps(name: str) -> Callable:
+    def steps(cfg) -> dict:
+        from gancourse.conditional import TRAINING
+        return TRAINING[name]
+    return steps
+
+
+def _pix2pix_steps(cfg) -> dict:
+    from gancourse.pix2pix import make_steps
+    return make_steps(cfg.lambda_l1, cfg.adversarial)
+
+
+FAMILIES: dict[str, Family] = {
+    "mlp-gan": Family(MLPGenerator, MLPDiscriminator, ("latent_dim",), ()),
+    "dcgan": Family(DCGANGenerator, DCGANDiscriminator, ("latent_dim", "width"), ("width", "norm", "dropout")),
+    "cgan": Family(ConditionalGenerator, ConditionalDiscriminator, ("latent_dim", "width", "embed_std"),
+                   ("width",), _conditional_steps("cgan"), ("non-saturating",)),
+    "acgan": Family(ConditionalGenerator, ACGANDiscriminator, ("latent_dim", "width", "embed_std"),
+                    ("width",), _conditional_steps("acgan"), ("non-saturating",)),
+    "pix2pix": Family(UNetGenerator, PatchDiscriminator, ("width",), ("width",),  # no noise: dropout
+                      _pix2pix_steps, ("non-saturating",), data="pairs", use="translate"),
+    "began": Family(DCGANGenerator, BEGANDiscriminator, ("latent_dim", "width"),
+                    ("width", "code_dim", "gamma", "lambda_k"), began_steps, ("began",)),
 }
+MODELS = FAMILIES  # the name earlier versions used
 
 
 def build_models(name: str, latent_dim: int = 100, **kwargs) -> tuple[nn.Module, nn.Module]:
-    """Build the (G, D) pair registered as ``name``; ``kwargs`` go to whichever accepts them."""
-    if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
-    g_cls, d_cls, g_args, d_args = MODELS[name]
-    d_width = kwargs.pop("d_width", None)  # D's own width, where it should differ from G's
-    if d_width is not None and "width" not in d_args:
-        raise ValueError(f"model {name!r} does not take d_width")
-    if "latent_dim" in g_args:
+    """Build the (G, D) pair registered as ``name``; ``kwargs`` go to whichever accepts them, and
+    ``d_<arg>`` (``d_width``, ``d_norm``, ...) to D alone."""
+    if name not in FAMILIES:
+        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(FAMILIES)}")
+    family = FAMILIES[name]
+    d_only = {k[2:]: kwargs.pop(k) for k in list(kwargs) if k.startswith("d_")}
+    if "latent_dim" in family.g_args:
         kwargs = dict(kwargs, latent_dim=latent_dim)
-    unknown = set(kwargs) - set(g_args) - set(d_args)
+    unknown = ({k for k in kwargs if k not in family.g_args and k not in family.d_args}
+               | {f"d_{k}" for k in d_only if k not in family.d_args})
     if unknown:
         raise ValueError(f"model {name!r} does not take {', '.join(sorted(unknown))}")
-    G = g_cls(**{k: v for k, v in kwargs.items() if k in g_args})
-    d_kwargs = {k: v for k, v in kwargs.items() if k in d_args}
-    if d_width is not None:
-        d_kwargs["width"] = d_width
-    D = d_cls(**d_kwargs)
+    G = family.generator(**{k: v for k, v in kwargs.items() if k in family.g_args})
+    D = family.discriminator(**{**{k: v for k, v in kwargs.items() if k in family.d_args}, **d_only})
     return G, D
 
 
@@ -53,6 +89,6 @@ def summarize(model: nn.Module) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["MODELS", "build_models", "summarize", "MLPGenerator", "MLPDiscriminator",
+__all__ = ["FAMILIES", "Family", "MODELS", "build_models", "summarize", "MLPGenerator", "MLPDiscriminator",
            "DCGANGenerator", "DCGANDiscriminator", "ConditionalGenerator",
-           "ConditionalDiscriminator", "ACGANDiscriminator", "UNetGenerator", "PatchDiscriminator"]
+           "ConditionalDiscriminator", "ACGANDiscriminator", "BEGANDiscriminator", "UNetGenerator", "PatchDiscriminator"]

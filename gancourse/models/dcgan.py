@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from torch import Tensor, nn
+from torch.nn.utils.parametrizations import spectral_norm
 
 from gancourse.models.shapes import check_images, check_noise
 
@@ -48,24 +49,35 @@ class DCGANGenerator(nn.Module):
 class DCGANDiscriminator(nn.Module):
     """D: image -> stride-2 3x3 convs (w/8 -> w/4 -> w/2 -> w channels) with LeakyReLU -> logits.
 
-    Spatial size 28 -> 14 -> 7 -> 4 -> 2; dropout and BatchNorm as in the lecture's network.
+    Spatial size 28 -> 14 -> 7 -> 4 -> 2; dropout and BatchNorm as in the lecture's network
+    (``norm="none"``, ``dropout=0`` for a per-sample gradient penalty; ``norm="spectral"``
+    normalises every layer's weights by their largest singular value instead, as Kurach et al.
+    2019 recommend).
     ``in_channels`` > 1 lets a conditional D stack a label map on the image; ``outputs`` > 1 adds
     heads (AC-GAN's class logits) beside the real/fake logit.
     """
 
-    def __init__(self, width: int = 128, in_channels: int = 1, outputs: int = 1) -> None:
+    def __init__(self, width: int = 128, in_channels: int = 1, outputs: int = 1, *,
+                 norm: str = "batch", dropout: float = 0.25) -> None:
         super().__init__()
+        if norm not in ("batch", "none", "spectral"):
+            raise ValueError(f"unknown norm {norm!r}; choose 'batch', 'spectral' or 'none' "
+                             f"(a gradient penalty needs 'none' or 'spectral')")
         self.image_shape, self.outputs = (in_channels, 28, 28), outputs
         channels = [in_channels, width // 8, width // 4, width // 2, width]
         layers: list[nn.Module] = []
         for i, (c_in, c_out) in enumerate(zip(channels, channels[1:])):
-            layers += [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1), nn.LeakyReLU(0.2),
-                       nn.Dropout2d(0.25)]
-            if i > 0:  # no BatchNorm on the first block: it would normalise raw pixels
+            conv = nn.Conv2d(c_in, c_out, 3, stride=2, padding=1)
+            layers += [spectral_norm(conv) if norm == "spectral" else conv, nn.LeakyReLU(0.2)]
+            if dropout:
+                layers.append(nn.Dropout2d(dropout))
+            if i > 0 and norm == "batch":  # no BatchNorm on the first block: it would normalise raw pixels
                 layers.append(nn.BatchNorm2d(c_out))
         self.net = nn.Sequential(*layers)  # (B, w, 2, 2)
         self.fc = nn.Linear(width * 2 * 2, outputs)
         self.apply(init_dcgan_weights)
+        if norm == "spectral":  # every layer 1-Lipschitz (Miyato et al. 2018), the head too
+            self.fc = spectral_norm(self.fc)
 
     def forward(self, x: Tensor) -> Tensor:
         check_images(x, self.image_shape)
