@@ -1,6 +1,10 @@
 """``python -m gancourse``: see :mod:`gancourse.cli`."""
 import sys
 
-from gancourse.cli import main
+try:
+    from gancourse.cli import main
+except KeyboardInterrupt:  # Ctrl-C while PyTorch loads: nothing started, nothing to save
+    print("gancourse: interrupted", file=sys.stderr)
+    sys.exit(130)
 
 sys.exit(main())

@@ -1,6 +1,7 @@
 """Checkpoints: models, optimisers, history, config and RNG state in one file, written atomically."""
 from __future__ import annotations
 
+import errno
 import os
 import random
 import tempfile
@@ -39,10 +40,15 @@ def atomic_write(path: str | os.PathLike, write: Callable, mode: str = "wb") -> 
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")  # short: any name fits
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # as an ordinary new file would be, not mkstemp's 0600
         with os.fdopen(fd, mode, **({} if "b" in mode else {"newline": "", "encoding": "utf-8"})) as f:
-            write(f)
+            try:
+                write(f)
+            except RuntimeError as err:  # torch.save reports a full disk as a RuntimeError
+                raise OSError(errno.ENOSPC if "pos" in str(err) else errno.EIO,
+                              f"writing {path} failed ({str(err).splitlines()[0][:120]})", str(path)) from None
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -50,6 +56,12 @@ def atomic_write(path: str | os.PathLike, write: Callable, mode: str = "wb") -> 
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
@@ -122,7 +134,7 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
         raise CheckpointError(f"{path} is not a readable checkpoint (truncated or corrupted: "
                               f"{type(err).__name__}). Delete it to start fresh, or restore a "
                               f"copy.") from None
-    if not isinstance(state, dict) or "G" not in state or "cfg" not in state:
+    if not isinstance(state, dict) or "G" not in state or not isinstance(state.get("cfg"), dict):
         raise CheckpointError(f"{path} is a PyTorch file but not a gancourse checkpoint "
                               f"(expected keys 'G' and 'cfg')")
     return state

@@ -52,7 +52,7 @@ def predict(clf: nn.Module, images: Tensor, batch_size: int = 1000) -> Tensor:
                       for i in range(0, len(images), batch_size)])
 
 
-def load_classifier(dataset: str = "mnist", profile: str = "cpu", *,
+def load_classifier(dataset: str = "mnist", profile: str = "cpu", *, root=None,
                     cache_dir: str | os.PathLike | None = None, progress: bool = True) -> DomainClassifier:
     """The cached classifier of ``dataset``, trained first if needed (about 40 s on 2 cores).
 
@@ -60,10 +60,11 @@ def load_classifier(dataset: str = "mnist", profile: str = "cpu", *,
     (:mod:`gancourse.paths`).
 
     The profile's "classifier" recipe sets its training steps: ``quick`` gives a weak judge in
-    seconds, for tests. Prints the test accuracy when it trains.
+    seconds, for tests. Prints the test accuracy when it trains. ``root``: the dataset root, as
+    for :func:`gancourse.data.load_dataset`.
     """
     cfg = make_config("classifier", profile)
-    data = load_dataset(dataset, "train")
+    data = load_dataset(dataset, "train", root)
     origin = "sample" if data.source.startswith("shipped") else "full"
     path = Path(cache_dir or CACHE_DIR) / f"classifier_{data.name}_{origin}_{cfg.num_steps}.pt"
     clf = DomainClassifier()
@@ -87,7 +88,7 @@ def load_classifier(dataset: str = "mnist", profile: str = "cpu", *,
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-    test = load_dataset(dataset, "test")
+    test = load_dataset(dataset, "test", root)
     accuracy = (predict(clf, test.images).argmax(1) == test.labels).float().mean().item()
     print(f"{dataset} classifier: {accuracy:.2%} test accuracy after {cfg.num_steps} steps "
           f"(cached in {path.name})")

@@ -5,6 +5,7 @@ Bad input prints one line on stderr and exits with code 2; scripts and graders r
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import math
 import sys
@@ -14,8 +15,8 @@ import numpy as np
 import torch
 
 from gancourse.checkpoint import CheckpointError, atomic_write
-from gancourse.cli_files import (MAX_SAMPLES, UsageError, check_count, output_file, read_npz, read_samples,
-                                 refuse_non_finite, writable_dir, write_npz)
+from gancourse.cli_files import (GENERATOR_HINT, MAX_SAMPLES, UsageError, check_count, output_file, read_npz,
+                                 read_samples, refuse_non_finite, writable_dir, write_npz)
 from gancourse.config import PROFILE_NAMES, UNBOUNDED_STEPS, make_config
 from gancourse.data import DATASETS, Batches, DataError, load_dataset, to_uint8
 from gancourse.device import get_device, pick_profile, seed_everything
@@ -38,14 +39,25 @@ class _Parser(argparse.ArgumentParser):
 
 def _positive(kind):
     def parse(text: str):
+        what = "a positive whole number" if kind is int else "a positive number"
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
         if not math.isfinite(value) or value <= 0:
-            raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
         return value
     return parse
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to 2**32 - 1, got {text!r}") from None
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to 2**32 - 1, got {text!r}")
+    return value
 
 
 def _path(text: str) -> Path:
@@ -75,9 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--loss", choices=LOSS_NAMES,
                        help="the D/G loss pair, with its usual recipe (default: non-saturating; "
                             "cgan, acgan and pix2pix train with their own)")
-    train.add_argument("--task", choices=TASKS, default="edges",
+    train.add_argument("--task", choices=TASKS,
                        help="pix2pix only: edges (edge map -> image) or lowres (8x8 -> 32x32)")
-    train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    train.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
     train.add_argument("--data-root",
                        help="dataset root (default: $GANCOURSE_DATA, then data/ in a checkout, "
                             "else the user data folder)")
@@ -92,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     smp.add_argument("--labels", type=int, nargs="+", help="class labels, repeated to fill N "
                                                             "(conditional models only; default: "
                                                             "every class in turn)")
-    smp.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    smp.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
     smp.add_argument("--out", required=True, type=_path, help="output .npz file (.npz is added if missing)")
 
     ev = sub.add_parser("evaluate", help="measure a run or a file of samples (Parzen, FID, KID, ...)",
@@ -105,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help=f"the real data to compare with: {', '.join(DATASETS)}")
     ev.add_argument("--n", type=_positive(int), default=10000,
                     help="samples to draw from a run directory (default 10000, the paper's)")
-    ev.add_argument("--seed", type=int, default=0, help="random seed for drawing samples (default 0)")
+    ev.add_argument("--seed", type=_seed, default=0, help="random seed for drawing samples (default 0)")
     ev.add_argument("--profile", choices=PROFILE_NAMES,
                     help="which cached domain classifier to use (default: from the device)")
     ev.add_argument("--data-root",
@@ -125,7 +137,11 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_train(args) -> None:
     device = get_device()
     profile = pick_profile(device, args.profile)
-    overrides = {"dataset": args.dataset, "seed": args.seed, "task": args.task}
+    overrides = {"dataset": args.dataset, "seed": args.seed}
+    if args.task:
+        if FAMILIES[args.model].data != "pairs":
+            raise UsageError(f"--task is for models trained on pairs (pix2pix); {args.model} trains on images")
+        overrides["task"] = args.task
     if args.steps:
         overrides.update(num_steps=args.steps, minutes=None)
     if args.minutes:
@@ -155,6 +171,8 @@ def cmd_train(args) -> None:
     for path in [*written, out / "checkpoint.pt", out / "history.csv", out / "config.json"]:
         if path.exists():
             print(f"  {path}")
+    if history.interrupted:
+        raise KeyboardInterrupt  # saved, and reported as stopped: exit code 130
 
 
 def _train_pairs(cfg, device, args) -> None:
@@ -182,6 +200,8 @@ def _train_pairs(cfg, device, args) -> None:
         print(f"trained {history[-1]['step']} steps in {history[-1]['time_s']:.0f} s: "
               f"L1 {history[-1]['l1']:.3f}")
     print(f"wrote {out}/")
+    if history.interrupted:
+        raise KeyboardInterrupt  # saved, and reported as stopped: exit code 130
 
 
 def cmd_translate(args) -> None:
@@ -199,12 +219,12 @@ def cmd_translate(args) -> None:
     if len(images) > MAX_SAMPLES:
         raise UsageError(f"{args.input} holds {len(images):,} images; translate at most {MAX_SAMPLES:,} "
                          f"at a time")
-    out_path = output_file(args.out, ".npz")
+    out_path = output_file(args.out, ".npz", protect=(args.input,))
     x = torch.from_numpy(images).float().div(127.5).sub(1).unsqueeze(1)
     small = images.shape[1] == 28
     out = translate(G, pad(x) if small else x)
     out = out[..., 2:30, 2:30] if small else out
-    refuse_non_finite(out, f"the generator in {args.run_dir}")
+    refuse_non_finite(out, f"the generator in {args.run_dir}", GENERATOR_HINT)
     write_npz(out_path, images=to_uint8(out).numpy())
     print(f"wrote {out_path}: images {tuple(out.shape[:1] + out.shape[2:])} uint8")
 
@@ -238,7 +258,7 @@ def _draw(G, n: int, labels, seed: int, source: str, uint8: bool = True) -> torc
     chunks = []
     for i in range(0, n, 10_000):
         images = sample(G, z=z[i:i + 10_000], labels=None if labels is None else labels[i:i + 10_000])
-        refuse_non_finite(images, source)
+        refuse_non_finite(images, source, GENERATOR_HINT)
         chunks.append(to_uint8(images) if uint8 else images.clamp(-1, 1))
     return torch.cat(chunks)
 
@@ -249,7 +269,7 @@ def cmd_sample(args) -> None:
                          f"files with different --seed")
     G, cfg = _load_for_sampling(args.run_dir)
     labels = _sample_labels(G, cfg, args.n, args.labels, args.run_dir)
-    out = output_file(args.out, ".npz")
+    out = output_file(args.out, ".npz", protect=(args.run_dir,))
     images = _draw(G, args.n, labels, args.seed, f"the generator in {args.run_dir}")  # (N, 28, 28)
     out_labels = labels if labels is not None else torch.full((args.n,), -1)
     write_npz(out, images=images.numpy(), labels=out_labels.numpy().astype(np.int64))
@@ -260,7 +280,7 @@ def cmd_evaluate(args) -> None:
     from gancourse import metrics
 
     target = args.target
-    json_out = output_file(args.json, ".json") if args.json else None
+    json_out = output_file(args.json, ".json", protect=(target,)) if args.json else None
     if target.is_dir():
         check_count(args.n, "--n")
         G, cfg = _load_for_sampling(target)
@@ -304,6 +324,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as err:  # a bad value that got past argparse (config, shapes)
         return _error(err)
     except OSError as err:  # a file that cannot be read or written
+        if err.errno == errno.ENOSPC:
+            return _error("the disk is full: free some space and run again (no finished file was replaced)")
         where = f" {err.filename}" if err.filename else ""
         return _error(f"cannot access{where}: {err.strerror or err}")
     except MemoryError:

@@ -22,26 +22,36 @@ MAX_SAMPLES = 1_000_000  # per sample or evaluate call: 0.8 GB as uint8, 3 GB as
 MIN_EVALUATE = 50  # FID, KID and the per-class spread need a few dozen images to mean anything
 
 
+GENERATOR_HINT = "its training diverged? Retrain it, or use an earlier run"
+RUN_FILES = ("checkpoint.pt", "config.json", "history.csv", "samples.png", "losses.png", "progress.gif")
+
+
 def writable_dir(path: Path) -> Path:
-    """``path`` as a directory this process can write into (created if needed), or a UsageError."""
+    """``path`` as a folder this process could create and write into, or a UsageError. Nothing is
+    created here, so a command that fails later leaves no empty folder behind."""
     for folder in (path, *path.parents):
         if folder.exists() and not folder.is_dir():
             raise UsageError(f"{folder} is an existing file, not a folder; choose another path")
+    existing = next(folder for folder in (path, *path.parents) if folder.exists() or folder == Path(folder.anchor))
     try:
-        path.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=path):
+        with tempfile.TemporaryFile(dir=existing):
             pass
     except OSError as err:
-        raise UsageError(f"cannot write into {path} ({err.strerror}); choose a writable --out") from None
+        raise UsageError(f"cannot write into {existing} ({err.strerror}); choose a writable location") from None
     return path
 
 
-def output_file(path: Path, suffix: str) -> Path:
-    """Where an output file will go: ``suffix`` added if missing, its folder created, or a UsageError."""
+def output_file(path: Path, suffix: str, protect: tuple = ()) -> Path:
+    """Where an output file will go (``suffix`` added if missing), or a UsageError: never a folder,
+    never a file of a run directory, never one of the command's inputs (``protect``)."""
     if path.is_dir() or path.suffix != suffix and path.with_name(path.name + suffix).is_dir():
         raise UsageError(f"{path} is a directory; name a file such as {path / ('out' + suffix)}")
     if path.suffix != suffix:
         path = path.with_name(path.name + suffix)
+    if path.name in RUN_FILES and (path.parent / "checkpoint.pt").exists():
+        raise UsageError(f"{path} belongs to the run in {path.parent}; write the output elsewhere")
+    if any(path.exists() and Path(p).exists() and path.resolve() == Path(p).resolve() for p in protect):
+        raise UsageError(f"{path} is this command's input; write the output to another file")
     writable_dir(path.parent)
     return path
 
@@ -61,9 +71,10 @@ def read_npz(path: Path, what: str = "images") -> dict:
         with npz:
             arrays = {key: npz[key] for key in npz.files}
     except Exception as err:  # noqa: BLE001 - any unreadable file gets the same one-line message
-        detail = "it holds a single array" if str(err) == "a single array" else (
-            "not a zip archive of arrays" if "pickle" in str(err) or "zip" in str(err).lower()
-            else f"{type(err).__name__}: {err}")
+        detail = ("it holds a single array" if str(err) == "a single array"
+                  else "it holds Python objects, not numbers" if "Object arrays" in str(err)
+                  else "not a zip archive of arrays" if "pickle" in str(err) or "zip" in str(err).lower()
+                  else f"{type(err).__name__}: {err}")
         raise UsageError(f"cannot read {path} as an .npz file ({detail}); write one with np.savez or "
                          f"python -m gancourse sample") from None
     if "images" not in arrays:
@@ -72,11 +83,11 @@ def read_npz(path: Path, what: str = "images") -> dict:
     return arrays
 
 
-def refuse_non_finite(images: torch.Tensor, source: str) -> None:
+def refuse_non_finite(images: torch.Tensor, source: str, hint: str = "replace or drop those images") -> None:
+    """A UsageError if any image has a NaN or infinite pixel."""
     bad = (~torch.isfinite(images.flatten(1))).any(1).sum().item()
     if bad:
-        raise UsageError(f"{source} gave {bad:,} of {len(images):,} images with NaN or infinite pixels "
-                         f"(its training diverged?); retrain it, or use an earlier run")
+        raise UsageError(f"{source} gave {bad:,} of {len(images):,} images with NaN or infinite pixels; {hint}")
 
 
 def read_samples(path: Path) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -95,6 +106,9 @@ def read_samples(path: Path) -> tuple[torch.Tensor, torch.Tensor | None]:
         refuse_non_finite(x, str(path))
         if x.min() < -1.001 or x.max() > 1.001:
             raise UsageError(f"float images in {path} must lie in [-1, 1]; save uint8 0..255 otherwise")
+        if x.min() >= 0:  # no dark pixel below 0: these are [0, 1] images, which would read as grey
+            raise UsageError(f"float images in {path} lie in [0, 1]; the course's float images are in [-1, 1] "
+                             f"(convert with x * 2 - 1), or save uint8 0..255")
     else:
         raise UsageError(f"expected uint8 (0..255) or float ([-1, 1]) images in {path}, got {images.dtype}")
     return x.unsqueeze(1), check_labels(labels, len(images), path)
@@ -126,7 +140,7 @@ def check_labels(labels, n: int, path: Path, num_classes: int = 10) -> torch.Ten
     """Labels as a tensor, None when absent or all -1 (unlabelled); anything else is a UsageError."""
     if labels is None:
         return None
-    if labels.ndim != 1 or not (np.issubdtype(labels.dtype, np.integer) or labels.dtype == bool):
+    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
         raise UsageError(f"'labels' in {path} must be integers of shape (N,), got {labels.dtype} "
                          f"{labels.shape}")
     if len(labels) != n:

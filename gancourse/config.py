@@ -58,6 +58,10 @@ class TrainConfig:
                                      ("lr_schedule", self.lr_schedule, SCHEDULE_NAMES)):
             if value not in allowed:
                 raise ValueError(f"unknown {name} {value!r}; choose one of {', '.join(allowed)}")
+        for name in ("lr_d", "lr_g"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a positive, finite learning rate, got {value!r}")
         if self.batch_size <= 0 or self.k <= 0:
             raise ValueError(f"batch_size and k must be positive, got {self.batch_size} and {self.k}")
 

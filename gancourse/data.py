@@ -92,7 +92,7 @@ def resolve_root(root: str | os.PathLike | None = None) -> tuple[Path, str]:
     The default is the project's ``data/`` in a checkout, the user data folder when installed.
     """
     if root is not None:
-        return Path(root).expanduser(), "the root argument"
+        return Path(root).expanduser(), "the root argument (--data-root)"
     if os.environ.get("GANCOURSE_DATA"):
         return Path(os.environ["GANCOURSE_DATA"]).expanduser(), "GANCOURSE_DATA"
     return DATA_ROOT, DATA_ORIGIN
@@ -164,7 +164,7 @@ def load_dataset(name: str = "mnist", split: str = "train", root: str | os.PathL
     if split not in _IDX_FILES:
         raise DataError(f"unknown split {split!r}; choose 'train' or 'test'")
     root, origin = resolve_root(root)
-    if origin in ("the root argument", "GANCOURSE_DATA") and not root.is_dir():  # explicit: must exist
+    if origin in ("the root argument (--data-root)", "GANCOURSE_DATA") and not root.is_dir():  # explicit: must exist
         how = "create it or fix the path" + (", or unset GANCOURSE_DATA" if origin == "GANCOURSE_DATA" else "")
         raise DataError(f"the dataset root {root} (from {origin}) is not a folder; {how}")
     if not verify_files(key, root, split):

@@ -38,7 +38,8 @@ def pick_profile(device: torch.device | str | None = None, requested: str | None
     choice = requested or os.environ.get("GANCOURSE_PROFILE") or None
     if choice:
         if choice not in PROFILE_NAMES:
-            raise ValueError(f"unknown profile {choice!r}; choose one of {', '.join(PROFILE_NAMES)}")
+            where = "" if requested else " (from GANCOURSE_PROFILE)"
+            raise ValueError(f"unknown profile {choice!r}{where}; choose one of {', '.join(PROFILE_NAMES)}")
         return choice
     device = torch.device(device) if device is not None else get_device(verbose=False)
     return "gpu" if device.type == "cuda" else "cpu"

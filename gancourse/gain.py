@@ -100,6 +100,10 @@ class GAINImputer(TransformerMixin, BaseEstimator):
 
     def _check_params(self) -> None:
         whole = lambda v: isinstance(v, (int, np.integer)) and not isinstance(v, bool)  # noqa: E731
+        number = lambda v: isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)  # noqa: E731
+        for name in ("hint_rate", "alpha", "learning_rate"):
+            if not number(getattr(self, name)):
+                raise ValueError(f"{name} must be a number, got {getattr(self, name)!r}")
         problems = [
             (whole(self.batch_size) and self.batch_size >= 1, "batch_size must be a whole number >= 1"),
             (whole(self.iterations) and self.iterations >= 1, "iterations must be a whole number >= 1"),
@@ -143,6 +147,8 @@ class GAINImputer(TransformerMixin, BaseEstimator):
         gen = torch.Generator().manual_seed(self.seed_)
         torch.manual_seed(self.seed_)  # the networks' initial weights
         data, m = torch.nan_to_num(self._scaled(x)), torch.from_numpy(mask).float()  # holes: 0
+        if X_true is not None and np.shape(X_true) != x.shape:
+            raise ValueError(f"X_true must have X's shape {x.shape}, got {np.shape(X_true)}")
         truth = self._scaled(self._as_array(X_true)) if X_true is not None else None
         dim = x.shape[1]
         self.generator_ = _mlp(dim, self.hidden or dim)
@@ -185,9 +191,14 @@ class GAINImputer(TransformerMixin, BaseEstimator):
         return self
 
     # --- imputing -------------------------------------------------------------------------
+    def _span(self) -> np.ndarray:
+        """Each column's fitted range; 1 for a constant column (any positive scale keeps it exact)."""
+        span = self.max_ - self.min_
+        return np.where(span > 0, span, 1.0)
+
     def _scaled(self, x: np.ndarray) -> Tensor:
         """Min-max scaling to [0, 1] with the fitted ranges; NaN stays NaN."""
-        return torch.from_numpy((x - self.min_) / (self.max_ - self.min_ + 1e-6)).float()
+        return torch.from_numpy((x - self.min_) / self._span()).float()
 
     @torch.no_grad()
     def _impute_scaled(self, data: Tensor, m: Tensor) -> Tensor:
@@ -204,7 +215,7 @@ class GAINImputer(TransformerMixin, BaseEstimator):
             raise ValueError(f"X has {x.shape[1]} columns but GAINImputer was fitted on {self.n_features_in_}")
         mask = ~np.isnan(x)
         imputed = self._impute_scaled(self._scaled(x), torch.from_numpy(mask).float()).double().numpy()
-        out = np.where(mask, x, imputed * (self.max_ - self.min_ + 1e-6) + self.min_)
+        out = np.where(mask, x, imputed * self._span() + self.min_)
         if not np.isfinite(out).all():  # fit's checks should make this impossible; never return NaN
             raise FloatingPointError("GAIN produced a non-finite value; check the data's scale and refit")
         return out

@@ -163,16 +163,18 @@ def class_spread(clf: nn.Module, images: Tensor, labels: Tensor, real: Tensor, r
     the real images of the same class.
 
     About 1: as varied as the data; near 0: one image per class (intra-class mode collapse,
-    which accuracy and coverage do not see). Returns {"per_class": [...], "mean": float}.
+    which accuracy and coverage do not see). Classes with fewer than 2 images on either side are
+    left out (NaN in ``per_class``). Returns {"per_class": [...], "mean": float, "classes": [...]}.
     """
     _check(images, "images"), _check(real, "real images")
     for name, x, y in (("images", images, labels), ("real images", real, real_labels)):
         if y.shape != (len(x),):
             raise ValueError(f"expected one label per {name[:-1]}: {len(x)}, got shape {tuple(y.shape)}")
-        counts = torch.bincount(y.cpu(), minlength=num_classes)
-        if (counts < 2).any():
-            raise ValueError(f"class_spread needs at least 2 {name} of every class; "
-                             f"classes {(counts < 2).nonzero().flatten().tolist()} have fewer")
+    fake_counts = torch.bincount(labels.cpu(), minlength=num_classes)
+    real_counts = torch.bincount(real_labels.cpu(), minlength=num_classes)
+    classes = [c for c in range(num_classes) if fake_counts[c] >= 2 and real_counts[c] >= 2]
+    if not classes:
+        raise ValueError("class_spread needs at least 2 generated and 2 real images of some class")
     clf.eval()
     device = next(clf.parameters()).device
 
@@ -180,9 +182,10 @@ def class_spread(clf: nn.Module, images: Tensor, labels: Tensor, real: Tensor, r
         return torch.cat([clf.features(x[i:i + 1000].to(device)).cpu() for i in range(0, len(x), 1000)])
 
     fake_f, real_f = features(images), features(real)
-    ratios = [(fake_f[labels.cpu() == c].var(0).sum() / real_f[real_labels.cpu() == c].var(0).sum()).item()
-              for c in range(num_classes)]
-    return {"per_class": ratios, "mean": sum(ratios) / num_classes}
+    ratios = {c: (fake_f[labels.cpu() == c].var(0).sum() / real_f[real_labels.cpu() == c].var(0).sum()).item()
+              for c in classes}
+    return {"per_class": [ratios.get(c, float("nan")) for c in range(num_classes)],
+            "mean": sum(ratios.values()) / len(ratios), "classes": classes}
 
 
 INCEPTION_WEIGHTS = "pt_inception-2015-12-05-6726825d.pth"  # torch-fidelity's FID Inception
@@ -233,7 +236,7 @@ def evaluate(images: Tensor, dataset: str = "mnist", labels: Tensor | None = Non
     _check(images, "images")
     if labels is not None and len(labels) != len(images):
         raise ValueError(f"expected {len(images)} labels, one per image, got {len(labels)}")
-    clf = clf if clf is not None else load_classifier(dataset, profile)
+    clf = clf if clf is not None else load_classifier(dataset, profile, root=root)
     test = load_dataset(dataset, "test", root)
     real, real_labels = test.images[:n_real], test.labels[:n_real]
     result, seconds = {"n_samples": len(images)}, {}

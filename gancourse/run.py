@@ -68,33 +68,42 @@ def _refuse_non_finite_gradients(who: str) -> Callable:
 
 
 # --- the loop -------------------------------------------------------------------------------------
+class History(list):
+    """The per-step rows of a run; ``interrupted`` says whether Ctrl-C (or SIGTERM) ended it."""
+
+    interrupted = False
+
+
 def run_loop(step_fn: Callable[[int], dict], cfg: TrainConfig, *, modules: dict[str, nn.Module],
              optimizers: dict[str, torch.optim.Optimizer], schedulers: dict | None = None,
              callbacks: Iterable[Callable] = (), callback_args: tuple = (),
-             run_dir: str | Path | None = None, resume: bool = True, progress: bool = True) -> list[dict]:
+             run_dir: str | Path | None = None, resume: bool = True, progress: bool = True,
+             fingerprint: dict | None = None) -> History:
     """Call ``step_fn(step)`` (0-based; it returns a dict of floats) until ``cfg.num_steps`` or
     ``cfg.minutes`` is spent, and keep the books.
 
     Each step's dict becomes a history row; ``callback(step, *callback_args, history)`` runs after
     each step. With ``run_dir``: config.json, history.csv and checkpoint.pt (every
     ``cfg.checkpoint_every`` steps and at the end) there, resuming exactly from its checkpoint when
-    one exists and was written with the same settings. Ctrl-C ends the step under way, saves and
-    returns; a second Ctrl-C stops at once. Returns the history.
+    one exists and was written with the same settings (and the same ``fingerprint`` of the data,
+    e.g. its number of images). Ctrl-C or SIGTERM ends the step under way, saves and returns the
+    history marked ``interrupted``; a second Ctrl-C stops at once. Returns the history.
     """
     schedulers = {k: v for k, v in (schedulers or {}).items() if v is not None}
     stateful = {**modules, **optimizers, **schedulers}
     callbacks = list(callbacks)
     run_dir = Path(run_dir) if run_dir is not None else None
     with lock_run_dir(run_dir), _DeferredInterrupt() as interrupt:
-        history, step, elapsed = [], 0, 0.0
+        history, step, elapsed = History(), 0, 0.0
+        fingerprint = fingerprint or {}
         if run_dir is not None and resume and (run_dir / "checkpoint.pt").exists():
-            state = check_resumable(run_dir, cfg, required=tuple(stateful))
+            state = check_resumable(run_dir, cfg, required=tuple(stateful), fingerprint=fingerprint)
             _load_states(run_dir, state, stateful)
             for callback in callbacks:
                 if hasattr(callback, "load_state_dict") and type(callback).__name__ in state.get("callbacks", {}):
                     callback.load_state_dict(state["callbacks"][type(callback).__name__])
             restore_rng(state["rng"])
-            history, step, elapsed = list(state["history"]), int(state["step"]), float(state["elapsed"])
+            history, step, elapsed = History(state["history"]), int(state["step"]), float(state["elapsed"])
             print(f"resuming from step {step} in {run_dir}")
         else:
             torch.manual_seed(cfg.seed)  # the noise stream; weights were seeded by whoever built them
@@ -104,12 +113,16 @@ def run_loop(step_fn: Callable[[int], dict], cfg: TrainConfig, *, modules: dict[
         def save() -> None:
             if run_dir is None:
                 return
+            bad = [name for name, module in modules.items()
+                   if not all(torch.isfinite(t).all() for t in module.state_dict().values() if t.is_floating_point())]
+            if bad:  # never replace a good checkpoint with NaN weights
+                raise TrainingDiverged(f"the weights of {', '.join(bad)} became non-finite")
             interrupt.saving = True  # a Ctrl-C now would cut the file short: it waits
             try:
                 states = {type(c).__name__: c.state_dict() for c in callbacks if hasattr(c, "state_dict")}
                 save_checkpoint(run_dir / "checkpoint.pt", **{k: v.state_dict() for k, v in stateful.items()},
-                                step=step, history=history, cfg=dataclasses.asdict(cfg), elapsed=elapsed,
-                                rng=capture_rng(), callbacks=states)
+                                step=step, history=list(history), cfg=dataclasses.asdict(cfg), elapsed=elapsed,
+                                rng=capture_rng(), callbacks=states, fingerprint=fingerprint)
                 write_history(history, run_dir / "history.csv")
             finally:
                 interrupt.saving = False
@@ -153,11 +166,12 @@ def run_loop(step_fn: Callable[[int], dict], cfg: TrainConfig, *, modules: dict[
                 raise
             where = f"; checkpoint saved in {run_dir}, run again to resume" if run_dir else ""
             print(f"interrupted after step {step}{where}")
+            history.interrupted = True
         except TrainingDiverged as err:
             where = f"; {_last_checkpoint(run_dir)}" if run_dir else ""
-            raise TrainingDiverged(
-                f"{err} at step {step + 1}: training diverged. Lower lr_d/lr_g, check that images are "
-                f"in [-1, 1], or use the non-saturating loss{where}") from None
+            advice = ", or use the non-saturating loss" if cfg.loss == "minimax" else ""
+            raise TrainingDiverged(f"{err} at step {step + 1}. Lower lr_d/lr_g or check that images are "
+                                   f"in [-1, 1]{advice}{where}") from None
         finally:
             bar.close()
         save()
@@ -185,9 +199,10 @@ class _DeferredInterrupt:
     checkpoint is being written, which always finishes."""
 
     def __enter__(self) -> "_DeferredInterrupt":
-        self.requested, self.saving, self._previous = False, False, None
+        self.requested, self.saving, self._previous = False, False, {}
         if threading.current_thread() is threading.main_thread():  # signals reach the main thread only
-            self._previous = signal.signal(signal.SIGINT, self._handle)
+            for sig in (signal.SIGINT, signal.SIGTERM):  # SIGTERM: job schedulers, `timeout`, `kill`
+                self._previous[sig] = signal.signal(sig, self._handle)
         return self
 
     def _handle(self, signum, frame) -> None:
@@ -198,12 +213,13 @@ class _DeferredInterrupt:
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
-        print("\nCtrl-C: stopping after this step and saving (press again to stop at once)",
+        what = "Ctrl-C" if signum == signal.SIGINT else "stop signal"
+        print(f"\n{what}: stopping after this step and saving (Ctrl-C again stops at once)",
               file=sys.stderr, flush=True)
 
     def __exit__(self, *exc) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
 
 
 # --- checkpoints ---------------------------------------------------------------------------------
@@ -212,8 +228,8 @@ BUDGET_FIELDS = ("num_steps", "minutes", "checkpoint_every", "sample_every")
 RESUME_KEYS = ("step", "history", "cfg", "elapsed", "rng")
 
 
-def check_resumable(run_dir: str | Path, cfg: TrainConfig, required: tuple = ("G", "D", "opt_g", "opt_d")
-                    ) -> dict | None:
+def check_resumable(run_dir: str | Path, cfg: TrainConfig, required: tuple = ("G", "D", "opt_g", "opt_d"),
+                    fingerprint: dict | None = None) -> dict | None:
     """The checkpoint in ``run_dir`` if training ``cfg`` there would continue it, None if there is
     none; a CheckpointError if it belongs to a run with other settings or cannot be resumed."""
     run_dir = Path(run_dir)
@@ -230,6 +246,13 @@ def check_resumable(run_dir: str | Path, cfg: TrainConfig, required: tuple = ("G
         pairs = ", ".join(f"{k}={saved[k]!r} (asked: {wanted[k]!r})" for k in differ)
         raise CheckpointError(f"{run_dir} holds a run with other settings: {pairs}. Use another run "
                               f"directory, or the run's own settings to continue it.")
+    saved_print = state.get("fingerprint") or {}
+    changed = [k for k, v in (fingerprint or {}).items() if k in saved_print and saved_print[k] != v]
+    if changed:
+        pairs = ", ".join(f"{k}={saved_print[k]!r} (now: {fingerprint[k]!r})" for k in changed)
+        raise CheckpointError(f"{run_dir} holds a run trained on other data: {pairs}. The full dataset and "
+                              f"the shipped sample differ: continue it with the data it started on, or "
+                              f"use another run directory.")
     return state
 
 

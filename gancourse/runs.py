@@ -26,6 +26,8 @@ def sample(G: nn.Module, n: int | None = None, labels: Tensor | None = None,
     if z is None:
         z = torch.randn(n, G.latent_dim)
     conditional = getattr(G, "num_classes", 0) > 0
+    if labels is not None:
+        labels = torch.as_tensor(labels, dtype=torch.long)  # a list or an array works too
     if labels is not None and not conditional:
         raise ValueError(f"{type(G).__name__} is unconditional: it takes no labels")
     if conditional and labels is None:

@@ -24,7 +24,7 @@ from gancourse.run import (TrainingDiverged, check_resumable, make_optimizer, ma
 Callback = Callable[[int, nn.Module, nn.Module, list], None]
 __all__ = ["TrainingDiverged", "as_batches", "check_resumable", "critic_step", "discriminator_step",
            "family_steps", "finite", "frozen", "generator_step", "gradient_norm", "make_optimizer",
-           "progress_interval", "steps_for", "train_gan", "write_history"]
+           "progress_interval", "steps_for", "train_gan", "write_history", "data_fingerprint"]
 
 
 def finite(name: str, loss: Tensor) -> float:
@@ -125,6 +125,9 @@ def as_batches(data, cfg: TrainConfig, device: torch.device) -> Callable[[int], 
     if isinstance(data, ImageData):
         return Batches(data.images, data.labels, cfg.batch_size, cfg.seed, device)
     if isinstance(data, Tensor):
+        if not data.is_floating_point():
+            raise ValueError(f"expected float images in [-1, 1], got {data.dtype}; convert uint8 images "
+                             f"with gancourse.data.to_unit_range")
         return Batches(data, None, cfg.batch_size, cfg.seed, device)
     if callable(data):
         return data
@@ -185,7 +188,14 @@ def train_gan(G: nn.Module, D: nn.Module, data, cfg: TrainConfig, *,
     return run_loop(one_step, cfg, modules={"G": G, "D": D}, optimizers={"opt_g": opt_g, "opt_d": opt_d},
                     schedulers={"sched_g": make_scheduler(opt_g, cfg), "sched_d": make_scheduler(opt_d, cfg)},
                     callbacks=callbacks, callback_args=(G, D), run_dir=run_dir, resume=resume,
-                    progress=progress)
+                    progress=progress, fingerprint=data_fingerprint(data))
+
+
+def data_fingerprint(data) -> dict:
+    """What a resumed run must find again: the number of training images (the shipped sample has
+    5,000, the full MNIST 60,000)."""
+    images = data.images if isinstance(data, ImageData) else data if isinstance(data, Tensor) else None
+    return {"train_images": len(images)} if images is not None else {}
 
 
 def _has_batchnorm(model: nn.Module) -> bool:

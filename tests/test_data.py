@@ -20,7 +20,7 @@ def test_root_resolution_order(monkeypatch, tmp_path):
     assert resolve_root() == (checkout / "data", "the project's data/ folder")
     monkeypatch.setenv("GANCOURSE_DATA", str(tmp_path / "env"))
     assert resolve_root() == (tmp_path / "env", "GANCOURSE_DATA")
-    assert resolve_root(tmp_path / "arg") == (tmp_path / "arg", "the root argument")
+    assert resolve_root(tmp_path / "arg") == (tmp_path / "arg", "the root argument (--data-root)")
 
 
 @pytest.mark.parametrize("name", ["mnist", "fashion-mnist"])

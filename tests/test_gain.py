@@ -82,6 +82,23 @@ def test_bad_parameters_are_named_before_training(params, message):
         fast(**params).fit(holed)
 
 
+def test_parameters_of_the_wrong_type_and_true_data_of_the_wrong_shape():
+    _, holed, _ = correlated(n=50)
+    for params in ({"hint_rate": "0.5"}, {"alpha": None}):
+        with pytest.raises(ValueError, match="must be a number"):
+            fast(**params).fit(holed)
+    with pytest.raises(ValueError, match="X_true must have X's shape"):
+        fast(iterations=5).fit(holed, X_true=holed[:5])
+
+
+def test_tiny_scales_are_imputed_inside_their_range():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(1e-8, 2e-8, (60, 3))
+    x[::4, 1] = np.nan
+    out = fast(iterations=50).fit_transform(x)
+    assert 1e-8 <= out[::4, 1].min() and out[::4, 1].max() <= 2e-8
+
+
 def test_a_column_whose_range_overflows_is_refused_not_returned_as_inf():
     x = np.array([[1e308, 1.0], [-1e308, np.nan], [0.0, 2.0], [np.nan, 3.0]])
     with pytest.raises(ValueError, match=r"column\(s\) \[0\] span more than float64 can hold"):

@@ -1,0 +1,96 @@
+"""Lecture 8's experiment: every loss of the zoo on one architecture, one step budget, several seeds.
+
+Lucic et al. (2018) trained each loss with its usual recipe and found that the spread over seeds
+and settings was larger than the gap between the losses' medians. :func:`run_zoo` repeats that
+protocol at a scale a laptop can run, scoring each run by classifier FID.
+"""
+from __future__ import annotations
+
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+from gancourse.classifier import load_classifier
+from gancourse.config import make_config
+from gancourse.data import load_dataset
+from gancourse.device import seed_everything
+from gancourse.metrics import fid
+from gancourse.models import build_models
+from gancourse.runs import sample
+from gancourse.train import train_gan
+
+# One architecture for every loss: the course's CPU DCGAN, its critic without BatchNorm and dropout
+# (a gradient penalty is per sample; BatchNorm would mix the samples of a batch).
+ZOO_MODEL = dict(width=32, d_width=64, d_norm="none", d_dropout=0.0)
+ZOO_SETTINGS = {  # name -> (loss, extra config fields)
+    "MM": ("minimax", {}), "NS": ("non-saturating", {}), "LSGAN": ("lsgan", {}),
+    "hinge": ("hinge", {}), "WGAN": ("wgan", {}), "WGAN-GP": ("wgan-gp", {}),
+    "DRAGAN": ("dragan", {}), "NS+R1": ("non-saturating", {"penalty": "r1"}),
+    "NS+SN": ("non-saturating", {"model_kwargs": dict(ZOO_MODEL, d_norm="spectral")}),
+}
+
+
+def zoo_config(name: str, profile: str, dataset: str = "mnist", seed: int = 0, steps: int | None = None):
+    """The TrainConfig of zoo entry ``name``: its loss with its usual recipe, the shared network."""
+    loss, extra = ZOO_SETTINGS[name]
+    cfg = make_config("dcgan", profile, loss=loss, dataset=dataset, seed=seed,
+                      model_kwargs=extra.get("model_kwargs", ZOO_MODEL), minutes=None,
+                      **{k: v for k, v in extra.items() if k != "model_kwargs"})
+    return cfg if steps is None else _with_steps(cfg, steps)
+
+
+def _with_steps(cfg, steps: int):
+    import dataclasses
+    return dataclasses.replace(cfg, num_steps=steps, checkpoint_every=max(steps, 1), sample_every=max(steps, 1))
+
+
+def step_cost(name: str, steps: int = 20, profile: str = "cpu") -> float:
+    """Seconds per generator step of zoo entry ``name`` (its critic steps and penalty included)."""
+    cfg = zoo_config(name, profile, steps=steps)
+    x = torch.rand(512, 1, 28, 28) * 2 - 1
+    seed_everything(0)
+    G, D = build_models("dcgan", **cfg.model_kwargs)
+    train_gan(G, D, x, _with_steps(cfg, 2), progress=False)  # warm up
+    start = time.perf_counter()
+    train_gan(G, D, x, cfg, progress=False)
+    return (time.perf_counter() - start) / steps
+
+
+def run_zoo(names, seeds, steps: int, profile: str, dataset: str = "mnist", n_fid: int = 2000,
+            run_root: str | Path | None = None, device: torch.device | str = "cpu") -> list[dict]:
+    """Train every zoo entry in ``names`` for ``steps`` generator steps with each seed in ``seeds``;
+    returns one row per run: name, loss, seed, FID (``n_fid`` samples vs as many test images),
+    seconds, and the run's history."""
+    data = load_dataset(dataset, "train")
+    test = load_dataset(dataset, "test").images[:n_fid]
+    clf = load_classifier(dataset, profile if profile != "quick" else "quick")
+    rows = []
+    for name in names:
+        for seed in seeds:
+            cfg = zoo_config(name, profile, dataset, seed, steps)
+            seed_everything(seed)
+            G, D = build_models("dcgan", **cfg.model_kwargs)
+            run_dir = Path(run_root) / f"{name}_{dataset}_{seed}" if run_root is not None else None
+            start = time.perf_counter()
+            history = train_gan(G.to(device), D.to(device), data, cfg, run_dir=run_dir, resume=False,
+                                progress=False)
+            seconds = time.perf_counter() - start
+            torch.manual_seed(10_000 + seed)
+            score = fid(clf, test, sample(G, n_fid).clamp(-1, 1))
+            rows.append({"name": name, "loss": cfg.loss, "seed": seed, "fid": score, "seconds": seconds,
+                         "history": history})
+            print(f"{name:<8} seed {seed}: FID {score:6.1f} after {len(history)} steps, {seconds:5.1f} s")
+    return rows
+
+
+def summarize_zoo(rows: list[dict]) -> list[dict]:
+    """Per entry: median, best and worst FID over its runs, in the order first seen."""
+    names = list(dict.fromkeys(r["name"] for r in rows))
+    out = []
+    for name in names:
+        scores = sorted(r["fid"] for r in rows if r["name"] == name)
+        out.append({"name": name, "median": statistics.median(scores), "best": scores[0],
+                    "worst": scores[-1], "runs": len(scores)})
+    return out
