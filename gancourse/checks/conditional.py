@@ -104,8 +104,6 @@ def check_cgan_discriminator_loss(fn: Callable[[Tensor, Tensor, Tensor], Tensor]
         "sign flipped: minimise the cross-entropies, do not maximise them": lambda r, f, m: -reference(r, f, m),
         "all three terms averaged: the real term stands alone, only the two 'fake' terms are averaged":
             lambda r, f, m: (_bce(r, 1) + _bce(f, 0) + _bce(m, 0)) / 3,
-        "one logit used twice: each term takes its own argument (real, fake, mismatched)":
-            lambda r, f, m: _bce(r, 1) + (_bce(f, 0) + _bce(f, 0)) / 2,
     }
     probe_loss(fn, [logits("real_logits"), logits("fake_logits"), logits("mismatched_logits")], reference,
                mistakes=mistakes, what="the loss")

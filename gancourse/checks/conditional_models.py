@@ -67,6 +67,21 @@ def _probe(model: nn.Module, draw: Callable, candidates: Callable, what: str, hi
     if grad is None or not torch.allclose(grad, ref_twin.embed.weight.grad, atol=1e-6):
         raise Fail("the label embedding gets no gradient, or the wrong one",
                    "the embedding learns with the network: no .detach() or torch.no_grad() around self.embed(labels)")
+    _device_probe(model, draw)
+
+
+def _device_probe(model: nn.Module, draw: Callable) -> None:
+    """Run forward with the model and inputs on the meta device: a tensor made on a fixed device shows."""
+    twin, inputs = copy.deepcopy(model).to("meta"), [t.to("meta") for t in draw(seeded(3), 4, torch.float32)]
+    try:
+        out = twin(*inputs)
+    except Exception as err:  # noqa: BLE001 - only a device mix-up is this probe's business
+        if "expected device" in str(err) or "same device" in str(err):
+            raise Fail("forward mixes devices: on another device it raised an error",
+                       "a tensor was made without device=: build it from the inputs (torch.zeros_like, device=z.device)") from None
+        return
+    if isinstance(out, Tensor) and out.device.type != "meta":
+        raise Fail(f"for inputs on another device forward returned {describe(out)}", "build the output from the inputs")
 
 
 def _generator_inputs(G) -> Callable:
