@@ -87,7 +87,9 @@ def describe(value: Any) -> str:
     if isinstance(value, (tuple, list)):
         inner = ", ".join(type(v).__name__ for v in value[:4]) + (", ..." if len(value) > 4 else "")
         return f"a {type(value).__name__} of {len(value)} ({inner})"
-    return f"{type(value).__name__} {value!r:.40}"
+    if hasattr(value, "shape") and hasattr(value, "dtype"):  # a NumPy array
+        return f"a {type(value).__name__} of dtype {value.dtype} and shape {tuple(value.shape)}"
+    return f"{type(value).__name__} " + repr(value).replace("\n", " ")[:40]
 
 
 _DTYPE_WORDS = ("dtype", "Double", "Float", "Half", "scalar type", "same type")
