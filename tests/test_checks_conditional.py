@@ -56,6 +56,10 @@ MISMATCH_WRONG = {
     "a list": Wrong(lambda y, k: mismatched_labels(y, k).tolist(), "shaped like labels", "crash"),
     "in place": Wrong(lambda y, k: y.add_(torch.randint(1, k, y.shape)).remainder_(k), "changed in place", "state"),
     "fixed device": Wrong(lambda y, k: (y + torch.randint(1, k, tuple(y.shape), device="cpu")) % k, "labels' device", "device"),
+    "shifted in place": Wrong(lambda y, k: y.add_(torch.randint(1, k, y.shape, device=y.device)) % k, "changed in place", "state"),
+    "shift on cpu, labels elsewhere": Wrong(lambda y, k: (y + torch.randint(1, k, tuple(y.shape))) % k, "labels' device", "device"),
+    "one per row for 2-D labels": Wrong(lambda y, k: mismatched_labels(y, k) if y.dim() == 1 else mismatched_labels(y[:, 0], k),
+                                        "shaped like labels", "shapes"),
     "not done": Wrong(not_done, "not implemented yet", "crash"),
 }
 MISMATCH_RIGHT = {"the package's": mismatched_labels, "redraw collisions": redraw_collisions, "multinomial": by_multinomial,
@@ -107,6 +111,10 @@ CGAN_WRONG = {
     "fixed dtype targets": Wrong(lambda r, f, m: F.binary_cross_entropy_with_logits(r, torch.ones(r.shape)) + (bce(f, 0) + bce(m, 0)) / 2,
                                  "a tensor was made", "device"),
     "in place": Wrong(lambda r, f, m: cgan(r, f, m.mul_(1.0).add_(0.5)), "in place", "state"),
+    "sigmoid_ on the real logits": Wrong(lambda r, f, m: -torch.log(r.sigmoid_()).mean() * 0 + cgan(r, f, m), "in place", "state"),
+    "targets on a fixed device": Wrong(lambda r, f, m: F.binary_cross_entropy_with_logits(r, torch.ones(r.shape, dtype=r.dtype)) + (bce(f, 0)
+                                                                                                                       + bce(m, 0)) / 2,
+                                       "device", "device"),
     "a tuple of terms": Wrong(lambda r, f, m: (bce(r, 1), bce(f, 0), bce(m, 0)), "expected a tensor", "crash"),
     "not done": Wrong(not_done, "not implemented yet", "crash"),
 }
@@ -175,6 +183,13 @@ ACGAN_WRONG = {
     "D detached": Wrong((lambda *a: acgan_d()(*a).detach(), acgan_g()), "not connected", "extreme"),
     "D with float labels": Wrong((lambda r, rc, f, fc, y, yf: acgan_d()(r, rc, f, fc, y.float(), yf), acgan_g()), "raised", "crash"),
     "G returns a pair": Wrong((acgan_d(), lambda f, fc, yf: (bce(f, 1), F.cross_entropy(fc, yf))), "expected a tensor", "crash"),
+    "D softmaxes the class logits in place": Wrong((lambda r, rc, f, fc, y, yf: acgan_d()(r, rc.exp_(), f, fc, y, yf), acgan_g()),
+                                                   "in place", "state"),
+    "G clamps in place": Wrong((acgan_d(), lambda f, fc, yf: acgan_g()(f.clamp_(-5, 5), fc, yf)), "in place", "state"),
+    "D targets of fixed dtype": Wrong((lambda r, rc, f, fc, y, yf: F.binary_cross_entropy_with_logits(r, torch.ones(r.shape))
+                                       + acgan_d(adv=False)(r, rc, f, fc, y, yf) + bce(f, 0), acgan_g()), "a tensor was made", "device"),
+    "G targets on a fixed device": Wrong((acgan_d(), lambda f, fc, yf: F.binary_cross_entropy_with_logits(f, torch.ones(f.shape, dtype=f.dtype))
+                                          + F.cross_entropy(fc, yf)), "device", "device"),
     "D not done": Wrong((not_done, acgan_g()), "not implemented yet", "crash"),
 }
 ACGAN_RIGHT = {"the package's": (acgan_discriminator_loss, acgan_generator_loss), "written out": (acgan_d(), acgan_g()),

@@ -52,6 +52,8 @@ class CondG(nn.Module):
         if v == "switches to eval":
             self.eval()
             return self.net(torch.cat([z, e], 1)).view(-1, 1, 28, 28)
+        if v == "cpu embedding":
+            return self.net(torch.cat([z, self.embed(labels.cpu()) + torch.zeros(1, device="cpu")], 1)).view(-1, 1, 28, 28)
         if v == "extra tanh":
             return torch.tanh(self.net(torch.cat([z, e], 1))).view(-1, 1, 28, 28)
         raise ValueError(v)
@@ -122,6 +124,20 @@ class CondD(nn.Module):
             return self.net(torch.cat([x, m], 1)).unsqueeze(1)
         if v == "mean over batch":
             return self.net(torch.cat([x, m], 1)).mean()
+        if v == "labels flipped":
+            return self.net(torch.cat([x, m.flip(0)], 1)).squeeze(1)
+        if v == "first label for all":
+            return self.net(torch.cat([x, m[:1].expand_as(x)], 1)).squeeze(1)
+        if v == "in place":
+            x.mul_(1.0).add_(0.001)
+            return self.net(torch.cat([x, m], 1)).squeeze(1)
+        if v == "eval":
+            self.eval()
+            return self.net(torch.cat([x, m], 1)).squeeze(1)
+        if v == "cpu map":
+            return self.net(torch.cat([x, m + torch.zeros(1, 1, 28, 28)], 1)).squeeze(1)
+        if v == "float32 map":
+            return self.net(torch.cat([x, m], 1)).squeeze(1).float()
         raise ValueError(v)
 
 
@@ -132,6 +148,12 @@ COND_D_WRONG = {
     "detached label map": Wrong("detached", "embedding gets no gradient", "extreme"),
     "(B, 1, 1)": Wrong("(B, 1, 1)", "expected shape (5,)", "shapes"),
     "averaged over the batch": Wrong("mean over batch", "expected shape (5,)", "shapes"),
+    "another sample's label": Wrong("labels flipped", "differs from the forward pass", "independent"),
+    "the first label for all": Wrong("first label for all", "differs from the forward pass", "independent"),
+    "changes x in place": Wrong("in place", "in place", "state"),
+    "switches to eval": Wrong("eval", "eval mode", "state"),
+    "a map made on the cpu": Wrong("cpu map", "mixes devices", "device"),
+    "float32 logits": Wrong("float32 map", "fixed dtype", "device"),
 }
 COND_D_RIGHT = ("image first", "label first", "(B, 1)")
 

@@ -58,6 +58,8 @@ UP_WRONG = {
     "upsample + conv instead": Wrong(lambda c_in, c_out: nn.Sequential(nn.Upsample(scale_factor=2), nn.Conv2d(c_in, c_out, 3, padding=1),
                                                                        nn.BatchNorm2d(c_out), nn.ReLU()), "ConvTranspose2d", "trace"),
     "switches itself to eval": Wrong(ModeSwitch, "left in eval mode", "state"),
+    "shares one block for every size": Wrong(lambda i, o, _cache={}: _cache.setdefault("b", up()(128, 64)), "input", "shapes"),
+    "changes the input in place": Wrong(lambda i, o: nn.Sequential(nn.ReLU(inplace=True), *up()(i, o)), "changed its input in place", "state"),
     "returns a list of layers": Wrong(lambda i, o: [nn.ConvTranspose2d(i, o, 4, 2, 1)], "return an nn.Module", "crash"),
     "returns the class": Wrong(lambda i, o: nn.Sequential, "return an nn.Module", "crash"),
     "not done": Wrong(not_done, "not implemented yet", "crash"),
@@ -102,6 +104,12 @@ class FunctionalD(nn.Module):
         return self.fc(h.flatten(1)).squeeze(1)
 
 
+class EvalD(FunctionalD):
+    def forward(self, x):
+        self.eval()
+        return super().forward(x)
+
+
 DISC_WRONG = {
     "flat size for 28 only": Wrong(disc(flat=lambda s: 128 * 7 * 7), "work out the flattened size", "shapes"),
     "flat size forgets channels": Wrong(disc(flat=lambda s: (s // 4) ** 2), "work out the flattened size", "shapes"),
@@ -113,6 +121,9 @@ DISC_WRONG = {
     "channels 32 -> 64": Wrong(disc(channels=(32, 64), flat=lambda s: 64 * (s // 4) ** 2), "1 -> 64 -> 128", "shapes"),
     "(B, 1) is fine but (B, 1, 1) is not": Wrong(lambda s: nn.Sequential(disc(squeeze=False)(s), nn.Unflatten(1, (1, 1))),
                                                  "one logit per image", "shapes"),
+    "switches itself to eval": Wrong(lambda s: EvalD(s), "left in eval mode", "state"),
+    "ReLU in place on the input": Wrong(lambda s: nn.Sequential(nn.LeakyReLU(0.2, inplace=True), *disc()(s)), "changed the images in place",
+                                        "state"),
     "returns an int": Wrong(lambda s: 128 * (s // 4) ** 2, "return an nn.Module", "crash"),
     "not done": Wrong(not_done, "not implemented yet", "crash"),
 }

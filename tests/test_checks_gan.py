@@ -50,6 +50,7 @@ D_LOSS_WRONG = {
                      "expected a scalar", "shapes"),
     "batch size hard-coded": Wrong(lambda r, f: (BCE(r, torch.ones_like(r), reduction="sum")
                                                  + BCE(f, torch.zeros_like(f), reduction="sum")) / 5, "on a random batch", "shapes"),
+    "fake logits zeroed in place": Wrong(lambda r, f: bce(r, 1) + bce(f.mul_(0.5), 0), "in place", "state"),
     "not done": Wrong(not_done, "not implemented yet", "crash"),
 }
 D_LOSS_RIGHT = {
@@ -93,6 +94,9 @@ G_LOSS_WRONG = {
     "returns a number": Wrong(lambda f: bce(f, 1).item(), "expected a tensor", "crash"),
     "returns a list": Wrong(lambda f: [bce(f, 1)], "expected a tensor", "crash"),
     "per sample": Wrong(lambda f: BCE(f, torch.ones_like(f), reduction="none"), "expected a scalar", "shapes"),
+    "clamped in place": Wrong(lambda f: bce(f.clamp_(-10, 10), 1), "in place", "state"),
+    "ones of the first logit's shape": Wrong(lambda f: BCE(f, torch.ones(1, dtype=f.dtype).expand_as(f) * (len(f) == 5)), "on a random batch",
+                                             "hint"),
     "not done": Wrong(not_done, "not implemented yet", "crash"),
 }
 G_LOSS_RIGHT = {
@@ -171,6 +175,10 @@ D_STEP_WRONG = {
     "tensors not floats": Wrong(step_variant(floats=False), "return Python floats", "crash"),
     "returns nothing": Wrong(lambda G, D, b, o, l: step_variant()(G, D, b, o, l) and None, "return a dict", "crash"),
     "returns a tuple": Wrong(lambda G, D, b, o, l: tuple(step_variant()(G, D, b, o, l).values()), "return a dict", "crash"),
+    "real images as fakes": Wrong(lambda G, D, b, o, l: step_variant()(G, lambda x: D(b[0]) if x is not b[0] else D(x), b, o, l),
+                                  "differs from the reference", "independent"),
+    "real logits twice": Wrong(lambda G, D, b, o, l: step_variant()(G, D, b, o, lambda r, f: l(r, r)), "differs from the reference",
+                               "independent"),
     "not done": Wrong(not_done, "not implemented yet", "crash"),
 }
 D_STEP_RIGHT = {
@@ -237,6 +245,17 @@ class FunctionalG(nn.Module):
         return x.view(-1, 1, 28, 28)
 
 
+class ModeSwitchingG(FunctionalG):
+    def forward(self, z):
+        self.eval()
+        return super().forward(z)
+
+
+class InPlaceG(FunctionalG):
+    def forward(self, z):
+        return super().forward(z.mul_(1.0).add_(0.01))
+
+
 MLP_WRONG = {
     "sigmoid output": Wrong(lambda: mlp(final=nn.Sigmoid), "outputs in [0, 1]", "trace"),
     "no output activation": Wrong(lambda: mlp(final=None), "end with nn.Tanh()", "trace"),
@@ -254,6 +273,8 @@ MLP_WRONG = {
     "a layer missing": Wrong(lambda: mlp(sizes=(100, 128, 256, 1024, 784)), "the lecture's layers are", "shapes"),
     "widths reversed": Wrong(lambda: mlp(sizes=(100, 1024, 512, 256, 128, 784), bn=nn.BatchNorm1d), "the lecture's layers are",
                              "shapes"),
+    "switches itself to eval": Wrong(lambda: ModeSwitchingG(), "left in eval mode", "state"),
+    "scales z in place": Wrong(lambda: InPlaceG(), "changed the noise z in place", "state"),
     "not a module": Wrong(lambda: (lambda z: z), "pass an instance", "crash"),
     "no latent_dim": Wrong(lambda: nn.Sequential(nn.Linear(100, 784), nn.Tanh()), "latent_dim", "crash"),
 }

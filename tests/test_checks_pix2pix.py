@@ -50,6 +50,24 @@ class SharedFunctional(nn.Module):
         return torch.cat((F.relu(self.bn(self.up(x))), skip), dim=1)
 
 
+class SkipReLU(SkipBlock):
+    def forward(self, x, skip):
+        return super().forward(x, F.relu(skip))
+
+
+class SkipEval(SkipBlock):
+    def forward(self, x, skip):
+        self.eval()
+        return super().forward(x, skip)
+
+
+class SkipInPlace(SkipBlock):
+    def forward(self, x, skip):
+        with torch.no_grad():
+            skip.mul_(1.0).add_(0.001)
+        return super().forward(x, skip)
+
+
 SKIP_WRONG = {
     "added": Wrong(lambda i, o: SkipBlock(i, o, combine="add"), "the skip was added or dropped", "shapes"),
     "dropped": Wrong(lambda i, o: SkipBlock(i, o, combine="none"), "concatenate it", "shapes"),
@@ -62,6 +80,9 @@ SKIP_WRONG = {
     "no BatchNorm": Wrong(lambda i, o: SkipBlock(i, o, bn=False), "BatchNorm2d(c_out)", "trace"),
     "BatchNorm never called": Wrong(lambda i, o: SkipBlock(i, o, call_bn=False), "counts only if forward calls it", "trace"),
     "tanh instead of ReLU": Wrong(lambda i, o: SkipBlock(i, o, act=nn.Tanh), "end the upsampling with nn.ReLU()", "trace"),
+    "skip through a ReLU": Wrong(lambda i, o: SkipReLU(i, o), "not the skip tensor itself", "value"),
+    "switches itself to eval": Wrong(lambda i, o: SkipEval(i, o), "left in eval mode", "state"),
+    "skip changed in place": Wrong(lambda i, o: SkipInPlace(i, o), "changed in place", "state"),
     "no upsampling": Wrong(lambda i, o: nn.Identity(), "raised", "crash"),
     "returns a list": Wrong(lambda i, o: [SkipBlock(i, o)], "return an nn.Module", "crash"),
     "not done": Wrong(not_done, "not implemented yet", "crash"),
@@ -111,6 +132,8 @@ FIELD_WRONG = {
     "ignores strides": Wrong(lambda layers: 1 + sum(k - 1 for k, _ in layers), "strides spread the field", "value"),
     "jump after the layer": Wrong(lambda layers: field_forward([(1, 1)] + [(k, s) for k, s in layers][::-1]), "got", "shapes"),
     "list reversed in place": Wrong(field_in_place, "do not reverse or edit the caller's list", "state"),
+    "list sorted in place": Wrong(lambda layers: layers.sort() or field_backward(layers), "do not reverse or edit", "state"),
+    "kernels only, for 3 layers": Wrong(lambda layers: field_backward(layers[:3]), "got", "shapes"),
     "a tuple": Wrong(lambda layers: (field_backward(layers), len(layers)), "return a whole number", "crash"),
     "a float": Wrong(lambda layers: field_backward(layers) + 0.5, "return a whole number", "crash"),
     "not done": Wrong(not_done, "not implemented yet", "crash"),
@@ -165,6 +188,16 @@ P2P_WRONG = {
     "fake detached": Wrong(lambda l, f, t, lam: p2p_g(l, f.detach(), t, lam), "no gradient reaches fake", "extreme"),
     "smooth L1": Wrong(lambda l, f, t, lam: p2p_g(l, f, t, lam) * 0 + F.binary_cross_entropy_with_logits(l, torch.ones_like(l))
                        + lam * F.smooth_l1_loss(f, t), "on a random batch", "value"),
+    "fake logits clamped in place": Wrong(lambda l, f, t, lam: p2p_g(l.clamp_(-20, 20), f, t, lam), "in place", "state"),
+    "target rescaled in place": Wrong(lambda l, f, t, lam: p2p_g(l, f, t.mul_(1.0).add_(0.001), lam), "in place", "state"),
+    "ones of fixed dtype": Wrong(lambda l, f, t, lam: F.binary_cross_entropy_with_logits(l, torch.ones(l.shape)) + lam * F.l1_loss(f, t),
+                                 "a tensor was made", "device"),
+    "ones on a fixed device": Wrong(lambda l, f, t, lam: F.binary_cross_entropy_with_logits(l, torch.ones(l.shape, dtype=l.dtype))
+                                    + lam * F.l1_loss(f, t), "device", "device"),
+    "fake and target mixed with the logits": Wrong(lambda l, f, t, lam: p2p_g(l, t, f, lam) * 0 + p2p_g(l, f, f.detach().flip(0), lam),
+                                                   "on a random batch", "independent"),
+    "per pixel": Wrong(lambda l, f, t, lam: F.binary_cross_entropy_with_logits(l, torch.ones_like(l)) + lam * (f - t).abs(), "expected a scalar",
+                       "shapes"),
     "a pair of terms": Wrong(lambda l, f, t, lam: (p2p_g(l, f, t, 0), F.l1_loss(f, t)), "expected a tensor", "crash"),
     "not done": Wrong(not_done, "not implemented yet", "crash"),
 }

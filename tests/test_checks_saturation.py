@@ -32,6 +32,8 @@ SAT_WRONG = {
                                "non-saturating gradient is", "value"),
     "eps in the formula": Wrong(lambda l: (-torch.sigmoid(l), -(1 - torch.sigmoid(l)) - 1e-3), "non-saturating gradient is", "extreme"),
     "clamped logits": Wrong(lambda l: sat_solution(l.clamp(-20, 20)), "no eps, no clamp", "extreme"),
+    "clamped in place": Wrong(lambda l: sat_solution(l.clamp_(-50, 50)), "changed in place", "state"),
+    "numpy round trip": Wrong(lambda l: tuple(torch.from_numpy(t.numpy()).float() for t in sat_solution(l)), "keep their dtype", "device"),
     "reduced to a scalar": Wrong(lambda l: (-torch.sigmoid(l).mean(), -(1 - torch.sigmoid(l)).mean()), "one gradient per logit", "shapes"),
     "flattened": Wrong(lambda l: tuple(t.flatten() for t in sat_solution(l)), "one gradient per logit", "shapes"),
     "in place": Wrong(lambda l: (-l.sigmoid_(), -(1 - l)), "changed in place", "state"),

@@ -109,7 +109,9 @@ def call(fn: Callable, *args: Any, what: str = "your code", **kwargs: Any) -> An
     except Exception as err:  # noqa: BLE001 - any error in student code is reported, not raised
         text = str(err).splitlines()[0][:160] if str(err) else ""
         hint = "run the cell on its own to see the full traceback"
-        if any(w in text for w in _DEVICE_WORDS):
+        if "in-place operation" in text:
+            hint = "it changes an input in place (x.clamp_(), x += ...): leave the caller's tensors alone"
+        elif any(w in text for w in _DEVICE_WORDS):
             hint = "a tensor was created on a fixed device: pass device=x.device, or use torch.ones_like(x)"
         elif any(w in text for w in _DTYPE_WORDS):
             hint = "a tensor was created with a fixed dtype: use torch.ones_like(x), or dtype=x.dtype"

@@ -29,7 +29,10 @@ def check_upsample_block(make_block: Callable[[int, int], nn.Module]) -> None:
         block = _module(make_block, c_in, c_out)
         before = snapshot(block)
         x = torch.randn(4, c_in, size, size, generator=seeded(size))
+        x_before = x.clone()
         y, ops = trace(block, x)
+        if not torch.equal(x, x_before):
+            raise Fail("the block changed its input in place", "no inplace=True before the convolution: leave x alone")
         expected = (4, c_out, 2 * size, 2 * size)
         if not isinstance(y, Tensor) or tuple(y.shape) != expected:
             hint = ("with stride 2 the output is 2H - 2 - 2 * padding + kernel_size + output_padding: choose them so "
@@ -74,6 +77,7 @@ def check_dcgan_discriminator(make_discriminator: Callable[[int], nn.Module]) ->
         if not isinstance(D, nn.Module):
             raise Fail(f"make_discriminator({size}) returned {describe(D)}", "return an nn.Module")
         x = torch.rand(3, 1, size, size, generator=seeded(size)) * 2 - 1
+        x_before, before = x.clone(), snapshot(D)
         try:
             out, ops = trace(D, x)
         except Fail as fail:
@@ -82,6 +86,9 @@ def check_dcgan_discriminator(make_discriminator: Callable[[int], nn.Module]) ->
                            "work out the flattened size: channels of the last conv x (H after two halvings) x "
                            "(W after two halvings), as a function of image_size") from None
             raise
+        if not torch.equal(x, x_before):
+            raise Fail("forward changed the images in place", "leave the caller's tensor alone")
+        expect_same_modes(before, D, "D")
         if not isinstance(out, Tensor) or tuple(out.shape) not in ((3,), (3, 1)):
             raise Fail(f"for a batch of 3 {size}x{size} images it returned {describe(out)}",
                        "one logit per image: shape (B,) (flatten, then a linear layer to 1, then .squeeze(1))")

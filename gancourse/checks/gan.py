@@ -137,7 +137,11 @@ def check_mlp_generator(G: nn.Module) -> None:
     if getattr(G, "latent_dim", None) != 100:
         raise Fail(f"G.latent_dim is {getattr(G, 'latent_dim', None)!r}", "keep self.latent_dim = latent_dim (100)")
     model, z = copy.deepcopy(G).train(), torch.randn(16, 100, generator=seeded(0))
+    z_before, before = z.clone(), snapshot(model)
     x, ops = trace(model, z)
+    if not torch.equal(z, z_before):
+        raise Fail("forward changed the noise z in place", "leave the caller's z alone: no z.mul_() or z += ...")
+    expect_same_modes(before, model, "G")
     if not isinstance(x, Tensor) or tuple(x.shape) != (16, 1, 28, 28):
         raise Fail(f"for z of shape (16, 100) forward returned {describe(x)}, expected (16, 1, 28, 28)",
                    "reshape the 784 outputs with .view(-1, 1, 28, 28)")
