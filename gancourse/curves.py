@@ -68,8 +68,9 @@ def plot_runs(runs: dict[str, list[dict]]):
         top.plot(steps, [r["d_fake"] for r in history], label="D(G(z))")
         top.set(title=f"run {letter}", ylim=(-0.02, 1.02), ylabel="mean probability")
         bottom.plot(steps, [max(r["grad_norm_g"], 1e-12) for r in history], color="tab:green")
-        bottom.set(yscale="log", xlabel="step", ylabel="|grad G|")
+        bottom.set(yscale="log", ylim=(1e-3, 10), xlabel="step", ylabel="|grad G| (shared scale)")
         top.legend(fontsize=8)
+    fig.suptitle("Four training runs, one defect each: D's outputs (top) and G's gradient norm (bottom)")
     fig.tight_layout()
     return fig
 
