@@ -2,7 +2,6 @@
 import pytest
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from gancourse import checks
 from gancourse.checks.conditional import mismatch_problem

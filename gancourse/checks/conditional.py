@@ -140,8 +140,10 @@ def check_acgan_losses(d_loss: Callable, g_loss: Callable) -> None:
     }
     g_mistakes = {
         "softmax applied before cross_entropy: pass the class logits": lambda f, fc, yf: _bce(f, 1) + ce(F.softmax(fc, 1), yf),
-        "classification subtracted: G wants its fakes classified as the requested labels": lambda f, fc, yf: _bce(f, 1) - ce(fc, yf),
-        "the minimax adversarial term saturates; use -log D(G(z)) (label 1)": lambda f, fc, yf: -F.softplus(f).mean() + ce(fc, yf),
+        "classification subtracted: G wants its fakes classified as the requested labels":
+            lambda f, fc, yf: _bce(f, 1) - ce(fc, yf),
+        "the minimax adversarial term saturates; use -log D(G(z)) (label 1)":
+            lambda f, fc, yf: -F.softplus(f).mean() + ce(fc, yf),
         "the adversarial term is missing: G must also fool D": lambda f, fc, yf: ce(fc, yf),
         "the classification term is missing: G must make its fakes look like the requested class":
             lambda f, fc, yf: _bce(f, 1),

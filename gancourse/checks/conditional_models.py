@@ -78,7 +78,8 @@ def _device_probe(model: nn.Module, draw: Callable) -> None:
     except Exception as err:  # noqa: BLE001 - only a device mix-up is this probe's business
         if "expected device" in str(err) or "same device" in str(err):
             raise Fail("forward mixes devices: on another device it raised an error",
-                       "a tensor was made without device=: build it from the inputs (torch.zeros_like, device=z.device)") from None
+                       "a tensor was made without device=: build it from the inputs "
+                       "(torch.zeros_like, device=z.device)") from None
         return
     if isinstance(out, Tensor) and out.device.type != "meta":
         raise Fail(f"for inputs on another device forward returned {describe(out)}", "build the output from the inputs")

@@ -112,7 +112,8 @@ def _number(value, what: str) -> float:
     elif hasattr(value, "item") and getattr(value, "size", 2) == 1:  # a NumPy scalar or 1-element array
         value = value.item()
     if isinstance(value, bool) or not isinstance(value, (int, float, complex)):
-        raise Fail(f"{what} returned {describe(value)}", "return one number: |mu1 - mu2|^2 + tr(cov1 + cov2 - 2 (cov1 cov2)^(1/2))")
+        raise Fail(f"{what} returned {describe(value)}",
+                   "return one number: |mu1 - mu2|^2 + tr(cov1 + cov2 - 2 (cov1 cov2)^(1/2))")
     return complex(value).real
 
 

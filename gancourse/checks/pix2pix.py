@@ -127,7 +127,8 @@ def check_pix2pix_generator_loss(fn: Callable[[Tensor, Tensor, Tensor, float], T
     """Check ``fn(fake_logits, fake, target, lambda_l1)``: BCE(D(x, G(x)), 1) + lambda * mean |G(x) - y|."""
     reference = lambda l, f, t, lam: _adv(l) + lam * (f - t).abs().mean()  # noqa: E731
     mistakes = {
-        "that is L2 (squared error); pix2pix uses L1, which blurs less": lambda l, f, t, lam: _adv(l) + lam * ((f - t) ** 2).mean(),
+        "that is L2 (squared error); pix2pix uses L1, which blurs less":
+            lambda l, f, t, lam: _adv(l) + lam * ((f - t) ** 2).mean(),
         "lambda_l1 is missing: weight the L1 term by it": lambda l, f, t, lam: _adv(l) + (f - t).abs().mean(),
         "lambda_l1 weights the L1 term, not the adversarial one": lambda l, f, t, lam: lam * _adv(l) + (f - t).abs().mean(),
         "the minimax form log(1 - D) saturates; use BCE against 1":
@@ -142,5 +143,6 @@ def check_pix2pix_generator_loss(fn: Callable[[Tensor, Tensor, Tensor, float], T
         "target 0 for the fakes: G wants D to call them real (1)":
             lambda l, f, t, lam: F.binary_cross_entropy_with_logits(l, torch.zeros_like(l)) + lam * (f - t).abs().mean(),
     }
-    probe_loss(fn, [logits("fake_logits", 1, 3, 3), data("fake", 1, 4, 4, low=-1.0), Arg("target", data("target", 1, 4, 4, low=-1.0).make, grad=False),
+    target = Arg("target", data("target", 1, 4, 4, low=-1.0).make, grad=False)  # data: no gradient needed
+    probe_loss(fn, [logits("fake_logits", 1, 3, 3), data("fake", 1, 4, 4, low=-1.0), target,
                     number("lambda_l1", 10.0, 150.0)], reference, mistakes=mistakes, what="the loss")
