@@ -27,15 +27,22 @@ def _layers(model, what: str) -> tuple[nn.Embedding, nn.Module]:
 
 
 def _probe(model: nn.Module, draw: Callable, candidates: Callable, what: str, hint: str, squeeze: bool) -> None:
-    """Compare ``model(*draw(B))`` with each of ``candidates(model, *inputs)``, then its gradients."""
-    before = snapshot(model)
+    """Compare ``model(*draw(B))`` with each of ``candidates(model, *inputs)``, then its gradients.
+
+    Copies of the model run in eval mode (no dropout noise, no batch statistics between samples);
+    the student's model itself is left as it came."""
+    probe = copy.deepcopy(model)
+    before, inputs = snapshot(probe), draw(seeded(4), 3, torch.float32)
+    kept = [t.clone() for t in inputs]
+    call(probe, *inputs, what="forward")
+    if any(not torch.equal(a, b) for a, b in zip(inputs, kept)):
+        raise Fail("forward changed its inputs in place", "leave the caller's tensors alone")
+    expect_same_modes(before, probe, f"the {what}")
+    model = copy.deepcopy(model).eval()
     for seed, n in ((0, 5), (1, 9)):
         inputs = draw(seeded(seed), n, torch.float32)
         kept = [t.clone() for t in inputs]
         out = call(model, *inputs, what="forward")
-        if any(not torch.equal(a, b) for a, b in zip(inputs, kept)):
-            raise Fail("forward changed its inputs in place", "leave the caller's tensors alone")
-        expect_same_modes(before, model, f"the {what}")
         with torch.no_grad():
             refs = candidates(model, *kept)
         shape = tuple(refs[0].shape)
