@@ -54,6 +54,8 @@ class CondG(nn.Module):
             return self.net(torch.cat([z, e], 1)).view(-1, 1, 28, 28)
         if v == "cpu embedding":
             return self.net(torch.cat([z, self.embed(labels.cpu()) + torch.zeros(1, device="cpu")], 1)).view(-1, 1, 28, 28)
+        if v == "float32 out":
+            return self.net(torch.cat([z, e], 1)).view(-1, 1, 28, 28).float()
         if v == "extra tanh":
             return torch.tanh(self.net(torch.cat([z, e], 1))).view(-1, 1, 28, 28)
         raise ValueError(v)
@@ -70,6 +72,7 @@ COND_G_WRONG = {
     "extra noise": Wrong("noise added", "differs from the forward pass", "value"),
     "tanh twice": Wrong("extra tanh", "differs from the forward pass", "value"),
     "float32 tensor made inside": Wrong("float32 noise", "mixes devices", "device"),
+    "float32 output": Wrong("float32 out", "fixed dtype", "device"),
     "changes z in place": Wrong("in place", "in place", "state"),
     "switches to eval mode": Wrong("switches to eval", "eval mode", "state"),
 }

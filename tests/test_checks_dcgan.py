@@ -219,6 +219,7 @@ INIT_WRONG = {
     "crashes on bias=False": Wrong(init_no_bias_check, "raised AttributeError", "crash"),
     "new Parameter objects": Wrong(init_new_parameter, "new Parameter objects", "state"),
     "float32 data": Wrong(init_data_float32, "float32 weights", "device"),
+    "torch.normal into .data": Wrong(lambda m: init_data_float32(m) if isinstance(m, NORMS) else init()(m), "float32 weights", "device"),
     "freezes the weights": Wrong(init_freezing, "requires_grad", "state"),
     "not done": Wrong(not_done, "not implemented yet", "crash"),
 }

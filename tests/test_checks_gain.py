@@ -88,6 +88,7 @@ GAIN_D_WRONG = {
     "pos_weight on a fixed device": Wrong(lambda l, m: F.binary_cross_entropy_with_logits(l, m, pos_weight=torch.ones(m.shape[1],
                                                                                                                     dtype=m.dtype)),
                                           "device", "device"),
+    "mean per row": Wrong(lambda l, m: bce_none(l, m).mean(1), "expected a scalar", "shapes"),
     "per entry": Wrong(lambda l, m: bce_none(l, m), "expected a scalar", "shapes"),
     "float": Wrong(lambda l, m: bce_none(l, m).mean().item(), "expected a tensor", "crash"),
     "not done": Wrong(not_done, "not implemented yet", "crash"),

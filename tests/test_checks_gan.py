@@ -97,6 +97,7 @@ G_LOSS_WRONG = {
     "clamped in place": Wrong(lambda f: bce(f.clamp_(-10, 10), 1), "in place", "state"),
     "ones of the first logit's shape": Wrong(lambda f: BCE(f, torch.ones(1, dtype=f.dtype).expand_as(f) * (len(f) == 5)), "on a random batch",
                                              "hint"),
+    "batch size hard-coded": Wrong(lambda f: BCE(f, torch.ones_like(f), reduction="sum") / 5, "on a random batch", "shapes"),
     "not done": Wrong(not_done, "not implemented yet", "crash"),
 }
 G_LOSS_RIGHT = {

@@ -55,6 +55,13 @@ class SkipReLU(SkipBlock):
         return super().forward(x, F.relu(skip))
 
 
+class SkipNoGrad(SkipBlock):
+    def forward(self, x, skip):
+        with torch.no_grad():
+            u = self.act(self.bn(self.conv(x)))
+        return torch.cat([u, skip], 1)
+
+
 class SkipEval(SkipBlock):
     def forward(self, x, skip):
         self.eval()
@@ -77,6 +84,7 @@ SKIP_WRONG = {
     "skip normalised": Wrong(lambda i, o: SkipBlock(i, o, combine="normalised skip"), "not the skip tensor itself", "value"),
     "skip detached": Wrong(lambda i, o: SkipBlock(i, o, combine="detached"), "no gradient flows back into the skip", "hint"),
     "upsampled half detached": Wrong(lambda i, o: SkipBlock(i, o, combine="x detached"), "no gradient flows back into x", "extreme"),
+    "upsampling under no_grad": Wrong(lambda i, o: SkipNoGrad(i, o), "no gradient flows back into x", "extreme"),
     "no BatchNorm": Wrong(lambda i, o: SkipBlock(i, o, bn=False), "BatchNorm2d(c_out)", "trace"),
     "BatchNorm never called": Wrong(lambda i, o: SkipBlock(i, o, call_bn=False), "counts only if forward calls it", "trace"),
     "tanh instead of ReLU": Wrong(lambda i, o: SkipBlock(i, o, act=nn.Tanh), "end the upsampling with nn.ReLU()", "trace"),
@@ -198,6 +206,8 @@ P2P_WRONG = {
                                                    "on a random batch", "independent"),
     "per pixel": Wrong(lambda l, f, t, lam: F.binary_cross_entropy_with_logits(l, torch.ones_like(l)) + lam * (f - t).abs(), "expected a scalar",
                        "shapes"),
+    "batch size hard-coded": Wrong(lambda l, f, t, lam: F.binary_cross_entropy_with_logits(l, torch.ones_like(l), reduction="sum") / 18
+                                   + lam * F.l1_loss(f, t), "on a random batch", "shapes"),
     "a pair of terms": Wrong(lambda l, f, t, lam: (p2p_g(l, f, t, 0), F.l1_loss(f, t)), "expected a tensor", "crash"),
     "not done": Wrong(not_done, "not implemented yet", "crash"),
 }
