@@ -66,7 +66,7 @@ UP_WRONG = {
 }
 UP_RIGHT = {"k4 s2 p1": up(), "k3 s2 p1 op1": up(kernel=3, output_padding=1), "custom module, F.relu": CustomUp,
             "LeakyReLU": up(act=lambda: nn.LeakyReLU(0.2)), "k2 s2 p0": up(kernel=2, padding=0),
-            "k6 s2 p2": up(kernel=6, padding=2)}
+            "k6 s2 p2": up(kernel=6, padding=2), "in-place ReLU": up(act=lambda: nn.ReLU(inplace=True))}
 
 
 @pytest.mark.parametrize("case", list(UP_RIGHT))

@@ -287,6 +287,7 @@ MLP_RIGHT = {
     "tensor.tanh()": lambda: FunctionalG(out="method"),
     "default momentum": lambda: mlp(bn=nn.BatchNorm1d),
     "in eval mode": lambda: mlp().eval(),
+    "in-place LeakyReLU": lambda: mlp(act=lambda: nn.LeakyReLU(0.2, inplace=True)),
 }
 
 
