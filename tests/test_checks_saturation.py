@@ -168,3 +168,10 @@ def test_curve_diagnosis_accepts(capsys):
 @pytest.mark.parametrize("case", list(CURVES_WRONG))
 def test_curve_diagnosis_rejects(case, capsys):
     assert_rejects(checks.check_curve_diagnosis, CURVES_WRONG[case], capsys)
+
+
+def test_mystery_runs_match_the_answer_key():
+    from gancourse.curves import mystery_runs
+    runs = mystery_runs(num_steps=3)
+    assert set(runs) == set(true_diagnoses())
+    assert all(len(h) == 3 and {"d_real", "d_fake", "grad_norm_g"} <= set(h[0]) for h in runs.values())
