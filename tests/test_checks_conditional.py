@@ -61,7 +61,13 @@ MISMATCH_WRONG = {
                                         "shaped like labels", "shapes"),
     "not done": Wrong(not_done, "not implemented yet", "crash"),
 }
-MISMATCH_RIGHT = {"the package's": mismatched_labels, "redraw collisions": redraw_collisions, "multinomial": by_multinomial,
+def skip_own_class(y, k):
+    """Draw from k - 1 classes and step over the label's own."""
+    out = torch.randint(0, k - 1, y.shape, device=y.device)
+    return out + (out >= y).long()
+
+
+MISMATCH_RIGHT = {"the package's": mismatched_labels, "skip own class": skip_own_class, "redraw collisions": redraw_collisions, "multinomial": by_multinomial,
                   "argmax of random scores": by_sorting}
 
 

@@ -42,6 +42,7 @@ HINT_WRONG = {
 }
 HINT_RIGHT = {"rand_like": gain_hint, "the package's": lambda m, r: gain.hint(m, r)[0],
               "bernoulli": lambda m, r: m * torch.bernoulli(torch.full_like(m, r)),
+              "bernoulli of M times the rate": lambda m, r: torch.bernoulli(m * r),
               "where": lambda m, r: torch.where(torch.rand_like(m) < r, m, torch.zeros_like(m))}
 
 

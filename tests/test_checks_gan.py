@@ -276,6 +276,8 @@ MLP_WRONG = {
                              "shapes"),
     "switches itself to eval": Wrong(lambda: ModeSwitchingG(), "left in eval mode", "state"),
     "scales z in place": Wrong(lambda: InPlaceG(), "changed the noise z in place", "state"),
+    "dropout after each activation": Wrong(lambda: mlp(act=lambda: nn.Sequential(nn.LeakyReLU(0.2), nn.Dropout(0.3))), "forward applies",
+                                           "trace"),
     "not a module": Wrong(lambda: (lambda z: z), "pass an instance", "crash"),
     "no latent_dim": Wrong(lambda: nn.Sequential(nn.Linear(100, 784), nn.Tanh()), "latent_dim", "crash"),
 }

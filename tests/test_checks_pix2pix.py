@@ -1,4 +1,5 @@
 """Lecture 7's self-checks: the U-Net skip block, the receptive field, the generator's loss."""
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -148,7 +149,8 @@ FIELD_WRONG = {
 }
 FIELD_RIGHT = {"backward": field_backward, "forward": field_forward,
                "a tensor": lambda layers: torch.tensor(field_backward(layers)),
-               "a float": lambda layers: float(field_forward(layers))}
+               "a float": lambda layers: float(field_forward(layers)),
+               "a NumPy integer": lambda layers: np.int64(field_backward(layers))}
 
 
 @pytest.mark.parametrize("case", list(FIELD_RIGHT))

@@ -1,6 +1,7 @@
 """Lecture 2's self-checks: saturation gradients, the saturation logit, Algorithm 1 with k steps, curves."""
 import math
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -70,7 +71,8 @@ LOGIT_WRONG = {
 }
 LOGIT_RIGHT = {"math.log": lambda eps: math.log(eps / (1 - eps)), "torch.logit": lambda eps: torch.logit(torch.tensor(eps)),
                "log difference": lambda eps: math.log(eps) - math.log1p(-eps),
-               "float64 tensor": lambda eps: torch.log(torch.tensor(eps, dtype=torch.float64) / (1 - eps))}
+               "float64 tensor": lambda eps: torch.log(torch.tensor(eps, dtype=torch.float64) / (1 - eps)),
+               "NumPy float32": lambda eps: np.float32(math.log(eps / (1 - eps)))}
 
 
 @pytest.mark.parametrize("case", list(LOGIT_RIGHT))

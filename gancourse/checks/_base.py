@@ -138,6 +138,15 @@ def expect_scalar(value: Any, what: str = "the loss") -> Tensor:
     return value
 
 
+def as_number(value: Any) -> Any:
+    """A one-element tensor or NumPy value as a Python number; anything else as it came."""
+    if isinstance(value, bool):
+        return value
+    if (isinstance(value, Tensor) and value.numel() == 1) or (hasattr(value, "item") and getattr(value, "size", 0) == 1):
+        return value.item()
+    return value
+
+
 def close(a: Any, b: Any, tol: float = 1e-4) -> bool:
     """Whether two numbers agree to a relative ``tol`` (never raises; NaN is never close)."""
     try:

@@ -145,7 +145,7 @@ def check_mlp_generator(G: nn.Module) -> None:
     if not isinstance(x, Tensor) or tuple(x.shape) != (16, 1, 28, 28):
         raise Fail(f"for z of shape (16, 100) forward returned {describe(x)}, expected (16, 1, 28, 28)",
                    "reshape the 784 outputs with .view(-1, 1, 28, 28)")
-    layers = [op for op in ops if op.name in {"linear", "batch_norm"} | _ACTIVATIONS]
+    layers = [op for op in ops if op.name in {"linear", "batch_norm", "dropout"} | _ACTIVATIONS]
     last = layers[-1].name if layers else None
     if last != "tanh":
         hint = {"sigmoid": "outputs in [0, 1]: end with nn.Tanh(); the data is scaled to [-1, 1]",

@@ -7,7 +7,7 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from gancourse.checks._base import Fail, call, check, close, describe, seeded
+from gancourse.checks._base import Fail, as_number, call, check, close, describe, seeded
 
 
 def _parzen_reference(samples: Tensor, x: Tensor, sigma: float, *, drop_log_n=False, drop_norm=False,
@@ -107,10 +107,7 @@ def _trace_sqrt_product(cov1: Tensor, cov2: Tensor) -> Tensor:
 
 
 def _number(value, what: str) -> float:
-    if isinstance(value, Tensor) and value.numel() == 1:
-        value = value.item()
-    elif hasattr(value, "item") and getattr(value, "size", 2) == 1:  # a NumPy scalar or 1-element array
-        value = value.item()
+    value = as_number(value)
     if isinstance(value, bool) or not isinstance(value, (int, float, complex)):
         raise Fail(f"{what} returned {describe(value)}",
                    "return one number: |mu1 - mu2|^2 + tr(cov1 + cov2 - 2 (cov1 cov2)^(1/2))")

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gancourse.checks._base import Fail, call, check, describe, seeded
+from gancourse.checks._base import Fail, as_number, call, check, describe, seeded
 from gancourse.checks._loss import Arg, data, logits, number, probe_loss
 from gancourse.checks._modules import expect_same_modes, names, snapshot, trace
 
@@ -98,8 +98,7 @@ def check_receptive_field(fn: Callable[[list], int]) -> None:
         if given != layers:
             raise Fail(f"{case}: the list of layers was changed", "do not reverse or edit the caller's list in place: "
                        "iterate over reversed(layers) or layers[::-1]")
-        if isinstance(value, Tensor) and value.numel() == 1:
-            value = value.item()
+        value = as_number(value)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
             raise Fail(f"{case}: returned {describe(value)}", "return a whole number of pixels (an int)")
         expected = _field(layers)

@@ -8,7 +8,7 @@ from typing import Callable
 import torch
 from torch import Tensor
 
-from gancourse.checks._base import Fail, call, check, describe, seeded
+from gancourse.checks._base import Fail, as_number, call, check, describe, seeded
 from gancourse.curves import DIAGNOSES, true_diagnoses
 
 
@@ -63,9 +63,7 @@ def check_saturation_gradients(fn: Callable[[Tensor], tuple[Tensor, Tensor]]) ->
 def check_saturation_logit(fn: Callable[[float], float]) -> None:
     """Check ``fn(eps)``: the logit below which the minimax gradient |d/dl log(1 - sigmoid(l))| < eps."""
     for eps in (1e-4, 0.01, 0.1, 0.3, 0.5, 0.8):
-        out = call(fn, eps)
-        if isinstance(out, Tensor) and out.numel() == 1:
-            out = out.item()
+        out = as_number(call(fn, eps))
         if isinstance(out, bool) or not isinstance(out, (int, float)):
             raise Fail(f"for eps = {eps} it returned {describe(out)}", "return one number, the logit")
         want = math.log(eps / (1 - eps))
