@@ -120,3 +120,23 @@ def test_stored_outputs_are_executed_small_and_clean(path):
     printed = json.dumps([o.get("text", "") for o in outputs] + [o.get("data", {}).get("text/plain", "")
                                                                for o in outputs])
     assert not re.search(r"(/work/|/root/|/home/|/tmp/|/Users/)", printed), "absolute paths in outputs"
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
+def test_every_lecture_has_three_exercises_each_with_a_check(path):
+    nb = nbformat.read(path, as_version=4)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    numbers = set(re.findall(r"### BEGIN SOLUTION (Exercise \d+\.\d+):", code))
+    assert len(numbers) >= 3, numbers
+    checks = [c for c in nb.cells if c.cell_type == "code" and re.match(r"(# NBVAL_CHECK_OUTPUT\n)?check_\w+\(", c.source)]
+    assert len(checks) >= len(numbers)
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
+def test_a_check_cell_prints_its_line_and_nothing_else(path):
+    """No stray ``True`` after [PASS]: the check's result does not echo."""
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code" and re.match(r"(# NBVAL_CHECK_OUTPUT\n)?check_\w+\(", cell.source):
+            assert [o.output_type for o in cell.outputs] == ["stream"], cell.source
+            assert re.fullmatch(r"\[PASS\] [^\n]+\n", cell.outputs[0].text), cell.outputs[0].text

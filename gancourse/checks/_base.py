@@ -1,77 +1,161 @@
-"""What every self-check shares: fixed test tensors, the PASS/FAIL report, safe calls."""
+"""What every self-check shares: the PASS/FAIL report, its result, safe calls and type probes.
+
+A check is a function decorated with ``@check("name")`` whose body raises ``Fail(problem, hint)``
+at the first thing that is wrong and simply returns when all is right. The decorator prints the one
+line a student sees and turns anything unexpected (a wrong type, an exception in the student's code
+or in the check itself) into a ``[FAIL]`` that names what came back, so no check ever crashes.
+"""
 from __future__ import annotations
 
-from typing import Callable
+import functools
+from typing import Any, Callable
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
-REAL_LOGITS = torch.tensor([2.0, -1.0, 0.5, 3.0, -0.3])
-FAKE_LOGITS = torch.tensor([-2.5, 0.2, -1.0, 1.5, -0.7])
-EXTREME_LOGITS = torch.tensor([-100.0, 100.0])
+
+class Fail(Exception):
+    """Raised inside a check: what is wrong, and a hint that names the likely mistake."""
+
+    def __init__(self, problem: str, hint: str) -> None:
+        super().__init__(problem)
+        self.problem, self.hint = problem, hint
 
 
-def _report(name: str, problem: str | None = None, hint: str = "") -> bool:
-    if problem is None:
-        print(f"[PASS] {name}")
-        return True
-    print(f"[FAIL] {name}: {problem} - hint: {hint}")
-    return False
+class NotDone(Exception):
+    """The student's code still raises its exercise's NotImplementedError (kept in ``error``)."""
+
+    def __init__(self, error: NotImplementedError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
-def _call(name: str, fn: Callable, *args):
-    """Run the student's code; an exception becomes a FAIL message instead of a traceback."""
+class CheckResult:
+    """What a check returns: true when it passed. It shows nothing in a notebook, since the check
+    has already printed its line; ``bool(result)`` or ``result.passed`` reads it."""
+
+    def __init__(self, passed: bool, message: str) -> None:
+        self.passed, self.message = passed, message
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __eq__(self, other: object) -> bool:
+        return bool(self) == bool(other) if isinstance(other, (bool, CheckResult)) else NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"CheckResult(passed={self.passed})"
+
+    def _ipython_display_(self) -> None:
+        """Display nothing: the [PASS]/[FAIL] line above is the whole answer."""
+
+
+def report(name: str, problem: str | None = None, hint: str = "") -> CheckResult:
+    """Print ``[PASS] name`` or ``[FAIL] name: problem - hint: hint`` and return the result."""
+    message = f"[PASS] {name}" if problem is None else f"[FAIL] {name}: {problem} - hint: {hint}"
+    print(message)
+    return CheckResult(problem is None, message)
+
+
+def check(name: str) -> Callable[[Callable[..., None]], Callable[..., CheckResult]]:
+    """Decorate a check body: ``Fail`` becomes [FAIL], an untouched exercise fails and re-raises,
+    and any other exception (a type the check did not expect) becomes a [FAIL] naming it."""
+    def decorate(body: Callable[..., None]) -> Callable[..., CheckResult]:
+        @functools.wraps(body)
+        def run(*args: Any, **kwargs: Any) -> CheckResult:
+            try:
+                body(*args, **kwargs)
+            except Fail as fail:
+                return report(name, fail.problem, fail.hint)
+            except NotDone as not_done:
+                report(name, "not implemented yet", "replace `raise NotImplementedError(...)` with your code")
+                raise not_done.error from None  # an untouched exercise stops here, at its own number
+            except Exception as err:  # noqa: BLE001 - a check reports, it never crashes
+                return report(name, f"the check could not use what came back ({type(err).__name__}: {err})",
+                              "compare the type, shape and dtype of what you return with the exercise's text")
+            return report(name)
+        return run
+    return decorate
+
+
+def describe(value: Any) -> str:
+    """A short description of what came back: type, and for tensors dtype, shape and device."""
+    if isinstance(value, Tensor):
+        return f"a {str(value.dtype).replace('torch.', '')} tensor of shape {tuple(value.shape)} on {value.device.type}"
+    if isinstance(value, (tuple, list)):
+        inner = ", ".join(type(v).__name__ for v in value[:4]) + (", ..." if len(value) > 4 else "")
+        return f"a {type(value).__name__} of {len(value)} ({inner})"
+    if hasattr(value, "shape") and hasattr(value, "dtype"):  # a NumPy array
+        return f"a {type(value).__name__} of dtype {value.dtype} and shape {tuple(value.shape)}"
+    return f"{type(value).__name__} " + repr(value).replace("\n", " ")[:40]
+
+
+_DTYPE_WORDS = ("dtype", "Double", "Float", "Half", "scalar type", "same type")
+_DEVICE_WORDS = ("device", "meta")
+
+
+def call(fn: Callable, *args: Any, what: str = "your code", **kwargs: Any) -> Any:
+    """Run the student's code; an exception becomes a ``Fail`` whose hint names the likely cause."""
     try:
-        return fn(*args), None
-    except NotImplementedError:
-        _report(name, "not implemented yet", "replace `raise NotImplementedError(...)` with your code")
-        raise  # an untouched exercise stops here, at its own exercise number
+        return fn(*args, **kwargs)
+    except NotImplementedError as err:
+        if str(err).startswith("Exercise"):
+            raise NotDone(err) from None
+        raise Fail(f"{what} raised NotImplementedError: {err}", "run the cell on its own to see the traceback") from None
+    except Fail:
+        raise
     except Exception as err:  # noqa: BLE001 - any error in student code is reported, not raised
-        return None, _report(name, f"raised {type(err).__name__}: {err}",
-                             "run the cell on its own to see the full traceback")
+        text = str(err).splitlines()[0][:160] if str(err) else ""
+        hint = "run the cell on its own to see the full traceback"
+        if "in-place operation" in text:
+            hint = "it changes an input in place (x.clamp_(), x += ...): leave the caller's tensors alone"
+        elif any(w in text for w in _DEVICE_WORDS):
+            hint = "a tensor was created on a fixed device: pass device=x.device, or use torch.ones_like(x)"
+        elif any(w in text for w in _DTYPE_WORDS):
+            hint = "a tensor was created with a fixed dtype: use torch.ones_like(x), or dtype=x.dtype"
+        raise Fail(f"{what} raised {type(err).__name__}: {text}", hint) from None
 
 
-def _wrong_shape(name: str, value, shape: tuple, hint: str) -> bool | None:
-    """A FAIL report unless ``value`` is a tensor of exactly ``shape``; None when it is."""
-    if isinstance(value, Tensor) and value.shape == shape:
-        return None
-    return _report(name, f"returned {type(value).__name__} {tuple(getattr(value, 'shape', ()))}, "
-                         f"expected a tensor of shape {tuple(shape)}", hint)
-
-
-def _close(a, b, tol: float = 1e-4) -> bool:
-    return a is not None and b is not None and abs(float(a) - float(b)) <= tol * max(1.0, abs(float(b)))
-
-
-def _bce(logits: Tensor, target: float) -> Tensor:
-    return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
-
-
-def _check_loss(name: str, fn: Callable, args: tuple, reference: Tensor,
-                known_mistakes: dict[str, Tensor], finite_args: tuple) -> bool:
-    """Shared logic of the loss checks: scalar, value, named mistakes, finite at extremes."""
-    value, failed = _call(name, fn, *(a.clone() for a in args))
-    if failed is not None:
-        return failed
+def expect_tensor(value: Any, *, shape: tuple | None = None, what: str = "the result", hint: str = "") -> Tensor:
+    """``value`` itself when it is a floating tensor (of ``shape``, when given); else a Fail naming it."""
     if not isinstance(value, Tensor):
-        return _report(name, f"returned {type(value).__name__}, expected a tensor",
-                       "return the loss tensor itself, not .item(), so it can be backpropagated")
+        raise Fail(f"{what} is {describe(value)}, expected a tensor",
+                   hint or "return the tensor itself, not .item() or a list, so it can be backpropagated")
+    if shape is not None and tuple(value.shape) != tuple(shape):
+        raise Fail(f"{what} is {describe(value)}, expected shape {tuple(shape)}", hint or "check which dimension you reduced")
+    return value
+
+
+def expect_scalar(value: Any, what: str = "the loss") -> Tensor:
+    """A 0-dim floating tensor, or a Fail that says what came back and how to make one."""
+    value = expect_tensor(value, what=what)
     if value.dim() != 0:
-        return _report(name, f"returned shape {tuple(value.shape)}, expected a scalar",
-                       "average over the batch with .mean()")
-    if not _close(value, reference):
-        for mistake, wrong in known_mistakes.items():
-            if _close(value, wrong):
-                return _report(name, f"got {value.item():.4f}, expected {reference.item():.4f}",
-                               mistake)
-        return _report(name, f"got {value.item():.4f}, expected {reference.item():.4f}",
-                       "compare each term with the formula in the markdown cell above")
-    extreme, failed = _call(name, fn, *finite_args)
-    if failed is not None:
-        return failed
-    if not torch.isfinite(extreme).all():
-        return _report(name, f"returned {extreme.item()} for confident logits (+-100)",
-                       "work on logits: F.binary_cross_entropy_with_logits or F.logsigmoid, "
-                       "never torch.log(torch.sigmoid(x))")
-    return _report(name)
+        raise Fail(f"{what} is {describe(value)}, expected a scalar", "average over the batch with .mean()")
+    if not value.is_floating_point():
+        raise Fail(f"{what} is {describe(value)}, expected a floating-point scalar", "compute the loss in floats")
+    return value
+
+
+def as_number(value: Any) -> Any:
+    """A one-element tensor or NumPy value as a Python number; anything else as it came."""
+    if isinstance(value, bool):
+        return value
+    if (isinstance(value, Tensor) and value.numel() == 1) or (hasattr(value, "item") and getattr(value, "size", 0) == 1):
+        return value.item()
+    return value
+
+
+def close(a: Any, b: Any, tol: float = 1e-4) -> bool:
+    """Whether two numbers agree to a relative ``tol`` (never raises; NaN is never close)."""
+    try:
+        a, b = (float(v.detach()) if isinstance(v, Tensor) else float(v) for v in (a, b))
+    except (TypeError, ValueError, RuntimeError):
+        return False
+    return abs(a - b) <= tol * max(1.0, abs(b))
+
+
+def seeded(seed: int) -> torch.Generator:
+    """A private random generator, so a check never touches the student's random state."""
+    return torch.Generator().manual_seed(seed)

@@ -7,101 +7,129 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from gancourse.checks._base import _call, _close, _report, _wrong_shape
-
-_GEN = torch.Generator().manual_seed(0)
-_MASK = (torch.rand(6, 4, generator=_GEN) < 0.7).float()
-_MASK[0, 0], _MASK[1, 1] = 0.0, 1.0  # at least one of each
-_LOGITS = torch.randn(6, 4, generator=_GEN)
-_X, _X_BAR = torch.rand(6, 4, generator=_GEN), torch.rand(6, 4, generator=_GEN)
+from gancourse.checks._base import Fail, call, check, describe, seeded
+from gancourse.checks._loss import Arg, data, logits, mask, number, probe_loss
 
 
-def check_gain_hint(fn: Callable[[Tensor, float], Tensor]) -> bool:
-    """Check ``fn(mask, hint_rate)``: H = M ⊙ B with B ~ Bernoulli(hint_rate), same shape as M."""
-    name = "GAIN hint"
-    torch.manual_seed(0)
-    mask = (torch.rand(4000, 10) < 0.8).float()
-    h, failed = _call(name, fn, mask.clone(), 0.9)
-    if failed is not None:
-        return failed
-    hint = "return one hint per entry: a tensor shaped like the mask"
-    if (failed := _wrong_shape(name, h, mask.shape, hint)) is not None:
-        return failed
-    if ((h != 0) & (h != 1)).any():
-        return _report(name, "the hint has values other than 0 and 1",
-                       "B is Bernoulli: (torch.rand_like(mask) < hint_rate).float()")
-    if (h * (1 - mask)).any():
-        return _report(name, "the hint is 1 where a value is missing",
+def _draw(fn: Callable, m: Tensor, rate: float, seed: int):
+    with torch.random.fork_rng():  # the student's random state is left as it was
+        torch.manual_seed(seed)
+        return call(fn, m, rate)
+
+
+def _pairs_problem(h: Tensor, m: Tensor, rate: float) -> str | None:
+    """Whether neighbouring observed entries are revealed independently, along rows and columns."""
+    for axis, where in ((1, "in a row"), (0, "in a column")):
+        a, b = h.narrow(axis, 0, h.shape[axis] - 1), h.narrow(axis, 1, h.shape[axis] - 1)
+        both = (m.narrow(axis, 0, m.shape[axis] - 1) * m.narrow(axis, 1, m.shape[axis] - 1)).bool()
+        n, joint = int(both.sum()), float((a * b)[both].mean())
+        if abs(joint - rate ** 2) > 6 * (rate ** 2 * (1 - rate ** 2) / n) ** 0.5:
+            return where
+    return None
+
+
+@check("GAIN hint")
+def check_gain_hint(fn: Callable[[Tensor, float], Tensor]) -> None:
+    """Check ``fn(mask, hint_rate)``: H = M ⊙ B with B ~ Bernoulli(hint_rate) drawn independently for
+    every entry, a tensor shaped like M."""
+    for shape, p, rate, dtype, seed in (((2000, 10), 0.8, 0.9, torch.float32, 0),
+                                        ((300, 37), 0.5, 0.3, torch.float64, 1)):
+        m = (torch.rand(shape, generator=seeded(seed + 10)) < p).to(dtype)
+        kept = m.clone()
+        h = _draw(fn, m, rate, seed)
+        if not torch.equal(m, kept):
+            raise Fail("the mask passed in was changed in place", "leave the caller's mask alone: no *= or mul_")
+        if not isinstance(h, Tensor) or h.shape != m.shape:
+            raise Fail(f"for a mask of shape {shape} it returned {describe(h)}",
+                       "one hint per entry: draw B with the mask's shape, torch.rand_like(mask)")
+        if not h.is_floating_point():
+            raise Fail(f"returned {describe(h)}", "return a float tensor like the mask: (...).float() or .to(mask.dtype)")
+        h = h.double()
+        values = set(h.unique().tolist())
+        if values == {0.0, 0.5, 1.0} or values == {0.5, 1.0}:
+            raise Fail("the hint has values 0.5", "that is the GAIN paper's other hint, B * M + 0.5 * (1 - B); "
+                       "this course uses H = M * B: 1 (observed, revealed) or 0 (missing or not revealed)")
+        if not values <= {0.0, 1.0}:
+            raise Fail("the hint has values other than 0 and 1",
+                       "threshold the uniform draws: (torch.rand_like(mask) < hint_rate), then multiply by the mask")
+        if (h * (1 - kept.double())).any():
+            raise Fail("the hint is 1 where a value is missing",
                        "multiply B by the mask: H = M * B, so the hint never claims a missing value was observed")
-    revealed = (h.sum() / mask.sum()).item()
-    if revealed > 0.999:
-        return _report(name, "the hint is the mask itself: it gives the whole answer away to D",
-                       "draw B ~ Bernoulli(hint_rate) and return M * B")
-    if abs(revealed - 0.9) > 0.02:
-        hint = ("hint_rate is the probability that B = 1 (revealed): use rand < hint_rate, not rand > hint_rate"
-                if abs(revealed - 0.1) < 0.02 else "B should be 1 with probability hint_rate")
-        return _report(name, f"{revealed:.0%} of the observed entries are revealed, expected 90%", hint)
-    again, _ = _call(name, fn, mask.clone(), 0.9)
-    if torch.equal(again, h):
-        return _report(name, "two calls returned the same hint", "draw fresh random numbers on every call")
-    return _report(name)
+        observed = kept.double().sum()
+        revealed = (h.sum() / observed).item()
+        if revealed > 0.999:
+            raise Fail("the hint is the mask itself: it gives the whole answer away to D", "draw B ~ Bernoulli(hint_rate)")
+        if abs(revealed - rate) > 6 * (rate * (1 - rate) / observed.item()) ** 0.5:
+            hint = ("hint_rate is the probability that B = 1 (revealed): use rand < hint_rate, not rand > hint_rate"
+                    if abs(revealed - (1 - rate)) < 0.02 else "B should be 1 with probability hint_rate")
+            raise Fail(f"{revealed:.1%} of the observed entries are revealed, expected {rate:.0%}", hint)
+        if (where := _pairs_problem(h, kept.double(), rate)) is not None:
+            raise Fail(f"neighbouring entries {where} are revealed together more or less often than chance",
+                       "draw B independently for every entry, with the mask's full shape, not one per row or column")
+        if torch.equal(_draw(fn, m, rate, seed + 100).double(), h):
+            raise Fail("two calls returned the same hint", "draw fresh random numbers on every call, no fixed seed")
+    try:
+        with torch.random.fork_rng():
+            meta = fn(torch.ones(3, 4, device="meta"), 0.9)
+    except Exception as err:  # noqa: BLE001 - only a device mix-up is this probe's business
+        if "expected device" in str(err) or "same device" in str(err):
+            raise Fail("with a mask on another device it raised an error",
+                       "draw B on the mask's device: torch.rand_like(mask)") from None
+        return
+    if isinstance(meta, Tensor) and meta.device.type != "meta":
+        raise Fail(f"for a mask on another device it returned {describe(meta)}", "use torch.rand_like(mask)")
 
 
-def _bce(logits: Tensor, target: Tensor) -> Tensor:
-    return F.binary_cross_entropy_with_logits(logits, target, reduction="none")
+def _bce(x: Tensor, target: Tensor) -> Tensor:
+    return F.binary_cross_entropy_with_logits(x, target, reduction="none")
 
 
-def check_gain_discriminator_loss(fn: Callable[[Tensor, Tensor], Tensor]) -> bool:
+@check("GAIN discriminator loss")
+def check_gain_discriminator_loss(fn: Callable[[Tensor, Tensor], Tensor]) -> None:
     """Check ``fn(d_logits, mask)``: cross-entropy of D's per-entry logits against the mask, mean."""
-    name = "GAIN discriminator loss"
-    value, failed = _call(name, fn, _LOGITS.clone(), _MASK.clone())
-    if failed is not None:
-        return failed
-    if not isinstance(value, Tensor) or value.dim() != 0:
-        return _report(name, "did not return a scalar tensor", "average over every entry with .mean()")
-    reference = _bce(_LOGITS, _MASK).mean()
     mistakes = {
-        "targets swapped: D should output 1 for observed entries (M = 1)": _bce(_LOGITS, 1 - _MASK).mean(),
-        "sign flipped: minimise the cross-entropy": -reference,
-        "sum instead of mean": _bce(_LOGITS, _MASK).sum(),
-        "sigmoid applied twice: binary_cross_entropy_with_logits takes logits": _bce(torch.sigmoid(_LOGITS), _MASK).mean(),
-        "only the missing entries are scored: D must classify every entry": (_bce(_LOGITS, _MASK) * (1 - _MASK)).mean(),
-        "only the observed entries are scored: D must classify every entry": (_bce(_LOGITS, _MASK) * _MASK).mean(),
+        "targets swapped: D should output 1 for observed entries (M = 1)": lambda l, m: _bce(l, 1 - m).mean(),
+        "sign flipped: minimise the cross-entropy": lambda l, m: -_bce(l, m).mean(),
+        "sum instead of mean": lambda l, m: _bce(l, m).sum(),
+        "averaged per row and summed over columns: take the mean over every entry": lambda l, m: _bce(l, m).mean(0).sum(),
+        "sigmoid applied twice: binary_cross_entropy_with_logits takes logits": lambda l, m: _bce(torch.sigmoid(l), m).mean(),
+        "only the missing entries are scored: D must classify every entry": lambda l, m: (_bce(l, m) * (1 - m)).mean(),
+        "only the observed entries are scored: D must classify every entry": lambda l, m: (_bce(l, m) * m).mean(),
     }
-    if not _close(value, reference):
-        hint = next((h for h, wrong in mistakes.items() if _close(value, wrong)),
-                    "F.binary_cross_entropy_with_logits(d_logits, mask), averaged over all entries")
-        return _report(name, f"got {value.item():.4f}, expected {reference.item():.4f}", hint)
-    return _report(name)
+    probe_loss(fn, [logits("d_logits", 4), mask("mask", 4)], lambda l, m: _bce(l, m).mean(),
+               mistakes=mistakes, what="the loss")
 
 
-def check_gain_generator_loss(fn: Callable[[Tensor, Tensor, Tensor, Tensor, float], Tensor]) -> bool:
+def _adversarial(l: Tensor, m: Tensor) -> Tensor:
+    return ((1 - m) * _bce(l, torch.ones_like(m))).mean()  # -log D on the imputed entries
+
+
+def _mse(m: Tensor, x: Tensor, x_bar: Tensor) -> Tensor:
+    return ((m * x - m * x_bar) ** 2).mean() / m.mean()
+
+
+@check("GAIN generator loss")
+def check_gain_generator_loss(fn: Callable[[Tensor, Tensor, Tensor, Tensor, float], Tensor]) -> None:
     """Check ``fn(d_logits, mask, x, x_bar, alpha)``: -mean((1 − M) log D) + alpha × observed MSE."""
-    name = "GAIN generator loss"
-    alpha = 10.0
-    value, failed = _call(name, fn, _LOGITS.clone(), _MASK.clone(), _X.clone(), _X_BAR.clone(), alpha)
-    if failed is not None:
-        return failed
-    if not isinstance(value, Tensor) or value.dim() != 0:
-        return _report(name, "did not return a scalar tensor", "return adversarial + alpha * mse, one number")
-    fooled = _bce(_LOGITS, torch.ones_like(_MASK))  # -log D
-    adversarial = ((1 - _MASK) * fooled).mean()
-    mse = ((_MASK * _X - _MASK * _X_BAR) ** 2).mean() / _MASK.mean()
-    reference = adversarial + alpha * mse
+    reference = lambda l, m, x, xb, a: _adversarial(l, m) + a * _mse(m, x, xb)  # noqa: E731
     mistakes = {
         "the adversarial term covers every entry: only imputed ones (1 - M) should fool D":
-            fooled.mean() + alpha * mse,
+            lambda l, m, x, xb, a: _bce(l, torch.ones_like(m)).mean() + a * _mse(m, x, xb),
         "the reconstruction term is on the missing entries; G can only be compared where values were observed (M)":
-            adversarial + alpha * (((1 - _MASK) * (_X - _X_BAR)) ** 2).mean() / (1 - _MASK).mean(),
-        "the MSE is not divided by mean(M): average over observed entries only": adversarial + alpha * mse * _MASK.mean(),
-        "alpha is missing: the reconstruction term is weighted by alpha": adversarial + mse,
-        "the reconstruction term is subtracted: G should reduce the error": adversarial - alpha * mse,
+            lambda l, m, x, xb, a: _adversarial(l, m) + a * _mse(1 - m, x, xb),
+        "the MSE is not divided by mean(M): average over observed entries only":
+            lambda l, m, x, xb, a: _adversarial(l, m) + a * _mse(m, x, xb) * m.mean(),
+        "alpha is missing: the reconstruction term is weighted by alpha": lambda l, m, x, xb, a: reference(l, m, x, xb, 1.0),
+        "alpha weights the adversarial term, not the reconstruction":
+            lambda l, m, x, xb, a: a * _adversarial(l, m) + _mse(m, x, xb),
+        "the reconstruction term is subtracted: G should reduce the error":
+            lambda l, m, x, xb, a: _adversarial(l, m) - a * _mse(m, x, xb),
         "the minimax form log(1 - D) saturates; use -log D on the imputed entries":
-            -((1 - _MASK) * _bce(_LOGITS, torch.zeros_like(_MASK))).mean() + alpha * mse,
-        "the adversarial term is missing (that is the reconstruction-only ablation)": alpha * mse,
+            lambda l, m, x, xb, a: -((1 - m) * _bce(l, torch.zeros_like(m))).mean() + a * _mse(m, x, xb),
+        "the adversarial term is missing (that is the reconstruction-only ablation)":
+            lambda l, m, x, xb, a: a * _mse(m, x, xb),
+        "the error is not squared: GAIN's reconstruction term is a mean squared error":
+            lambda l, m, x, xb, a: _adversarial(l, m) + a * (m * (x - xb)).abs().mean() / m.mean(),
     }
-    if not _close(value, reference):
-        hint = next((h for h, wrong in mistakes.items() if _close(value, wrong)),
-                    "compare each term with the formula in the markdown cell above")
-        return _report(name, f"got {value.item():.4f}, expected {reference.item():.4f}", hint)
-    return _report(name)
+    probe_loss(fn, [logits("d_logits", 4), mask("mask", 4), Arg("x", data("x", 4).make, grad=False),
+                    data("x_bar", 4), number("alpha", 2.0, 20.0)], reference, mistakes=mistakes, what="the loss")
