@@ -63,9 +63,14 @@ UP_WRONG = {
     "returns a list of layers": Wrong(lambda i, o: [nn.ConvTranspose2d(i, o, 4, 2, 1)], "return an nn.Module", "crash"),
     "returns the class": Wrong(lambda i, o: nn.Sequential, "return an nn.Module", "crash"),
     "not done": Wrong(not_done, "not implemented yet", "crash"),
+    "LeakyReLU (the discriminator's)": Wrong(up(act=lambda: nn.LeakyReLU(0.2)), "DCGAN's generator uses ReLU", "trace"),
+    "BatchNorm eps 0.8": Wrong(lambda i, o: nn.Sequential(nn.ConvTranspose2d(i, o, 4, 2, 1), nn.BatchNorm2d(o, 0.8), nn.ReLU()),
+                               "sets eps, not momentum", "trace"),
+    "BatchNorm without affine": Wrong(lambda i, o: nn.Sequential(nn.ConvTranspose2d(i, o, 4, 2, 1),
+                                                                 nn.BatchNorm2d(o, affine=False), nn.ReLU()), "affine=False", "trace"),
 }
 UP_RIGHT = {"k4 s2 p1": up(), "k3 s2 p1 op1": up(kernel=3, output_padding=1), "custom module, F.relu": CustomUp,
-            "LeakyReLU": up(act=lambda: nn.LeakyReLU(0.2)), "k2 s2 p0": up(kernel=2, padding=0),
+            "k2 s2 p0": up(kernel=2, padding=0),
             "k6 s2 p2": up(kernel=6, padding=2), "in-place ReLU": up(act=lambda: nn.ReLU(inplace=True))}
 
 

@@ -309,3 +309,30 @@ def test_mlp_check_leaves_the_model_alone(capsys):
     before = [p.clone() for p in G.parameters()]
     assert checks.check_mlp_generator(G)
     assert not G.training and all(torch.equal(a, p) for a, p in zip(before, G.parameters()))
+
+
+# --- found by a second tester writing wrong answers independently ---------------------------------------------
+class RescaledG(MLPGenerator):
+    """The lecture's MLP with its output mapped to [0, 1] after the Tanh."""
+
+    def forward(self, z):
+        return (super().forward(z) + 1) / 2
+
+
+class FixedBatchG(MLPGenerator):
+    def forward(self, z):
+        return super().forward(z).view(16, 1, 28, 28)
+
+
+class NoAffineG(MLPGenerator):
+    def __init__(self, latent_dim=100):
+        super().__init__(latent_dim)
+        for i, m in enumerate(self.net):
+            if isinstance(m, nn.BatchNorm1d):
+                self.net[i] = nn.BatchNorm1d(m.num_features, affine=False)
+
+
+@pytest.mark.parametrize("G,message", [(RescaledG(), "expected -1"), (FixedBatchG(), "is invalid for input of size"),
+                                       (NoAffineG(), "affine=False")])
+def test_mlp_generator_rejects_what_a_second_tester_found(G, message, capsys):
+    assert_rejects(checks.check_mlp_generator, Wrong(G, message, "trace"), capsys)

@@ -88,7 +88,9 @@ SKIP_WRONG = {
     "upsampling under no_grad": Wrong(lambda i, o: SkipNoGrad(i, o), "no gradient flows back into x", "extreme"),
     "no BatchNorm": Wrong(lambda i, o: SkipBlock(i, o, bn=False), "BatchNorm2d(c_out)", "trace"),
     "BatchNorm never called": Wrong(lambda i, o: SkipBlock(i, o, call_bn=False), "counts only if forward calls it", "trace"),
-    "tanh instead of ReLU": Wrong(lambda i, o: SkipBlock(i, o, act=nn.Tanh), "end the upsampling with nn.ReLU()", "trace"),
+    "tanh instead of ReLU": Wrong(lambda i, o: SkipBlock(i, o, act=nn.Tanh), "then nn.ReLU()", "trace"),
+    "LeakyReLU (the encoder's)": Wrong(lambda i, o: SkipBlock(i, o, act=lambda: nn.LeakyReLU(0.2)), "decoder uses ReLU", "trace"),
+    "upsample + conv": Wrong(lambda i, o: SkipBlock(i, o, up="upsample"), "nn.ConvTranspose2d(c_in, c_out, 4, 2, 1)", "trace"),
     "skip through a ReLU": Wrong(lambda i, o: SkipReLU(i, o), "not the skip tensor itself", "value"),
     "switches itself to eval": Wrong(lambda i, o: SkipEval(i, o), "left in eval mode", "state"),
     "skip changed in place": Wrong(lambda i, o: SkipInPlace(i, o), "changed in place", "state"),
@@ -96,9 +98,8 @@ SKIP_WRONG = {
     "returns a list": Wrong(lambda i, o: [SkipBlock(i, o)], "return an nn.Module", "crash"),
     "not done": Wrong(not_done, "not implemented yet", "crash"),
 }
-SKIP_RIGHT = {"Sequential + cat": SkipBlock, "upsample + conv": lambda i, o: SkipBlock(i, o, up="upsample"),
-              "functional": SharedFunctional, "skip first": lambda i, o: SkipBlock(i, o, skip_first=True),
-              "LeakyReLU": lambda i, o: SkipBlock(i, o, act=lambda: nn.LeakyReLU(0.2))}
+SKIP_RIGHT = {"Sequential + cat": SkipBlock, "functional": SharedFunctional,
+              "skip first": lambda i, o: SkipBlock(i, o, skip_first=True)}
 
 
 @pytest.mark.parametrize("case", list(SKIP_RIGHT))

@@ -24,7 +24,9 @@ from gancourse.checks.pix2pix import check_pix2pix_generator_loss, check_recepti
 from gancourse.checks.saturation import (check_curve_diagnosis, check_k_step_training, check_saturation_gradients,
                                         check_saturation_logit)
 
-__all__ = ["CheckResult", "check_acgan_losses", "check_cgan_discriminator_loss", "check_conditional_discriminator",
+from gancourse.checks.zoo import check_gradient_penalty, check_hinge_discriminator_loss, check_lsgan_losses
+
+__all__ = ["check_gradient_penalty", "check_hinge_discriminator_loss", "check_lsgan_losses", "CheckResult", "check_acgan_losses", "check_cgan_discriminator_loss", "check_conditional_discriminator",
            "check_conditional_generator", "check_curve_diagnosis", "check_dcgan_discriminator", "check_dcgan_init",
            "check_discriminator_loss", "check_discriminator_step", "check_feature_statistics",
            "check_frechet_distance", "check_gain_discriminator_loss", "check_gain_generator_loss",

@@ -18,7 +18,7 @@ from torch import Tensor
 
 from gancourse.checks._base import Fail, call, close, expect_scalar, seeded
 
-EXTREMES = torch.tensor([-100.0, -30.0, -3.0, 0.0, 3.0, 30.0, 100.0])
+EXTREMES = torch.tensor([-100.0, -30.0, -3.0, 0.25, 3.0, 30.0, 100.0])  # not 0: max(x, 0)'s kink
 CUT_OFF = ("work on logits: F.binary_cross_entropy_with_logits or F.logsigmoid; log(sigmoid(x) + eps), clamp "
            "or a sigmoid before F.binary_cross_entropy cut the loss off where D is confident")
 

@@ -8,6 +8,7 @@ and ``requires_grad`` flags.
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -15,7 +16,7 @@ import torch
 from torch import Tensor, nn
 from torch.overrides import TorchFunctionMode
 
-from gancourse.checks._base import Fail, call
+from gancourse.checks._base import Fail, call, describe
 
 LAYER_OPS = {"linear", "conv2d", "conv_transpose2d", "batch_norm", "instance_norm", "layer_norm", "leaky_relu",
              "relu", "tanh", "sigmoid", "hardtanh", "clamp", "clip", "softmax", "dropout", "embedding", "cat",
@@ -108,3 +109,42 @@ def expect_same_modes(before: State, model: nn.Module, who: str) -> None:
     if [p.requires_grad for p in model.parameters()] != before.requires_grad:
         raise Fail(f"{who}'s requires_grad flags were changed and not restored",
                    "undo requires_grad_(False) after the step (try/finally), or do not freeze at all")
+
+
+def expect_plain_batchnorm(ops: list[Op], layer: str = "nn.BatchNorm2d(c)") -> None:
+    """Fail unless every BatchNorm that ran has the default eps and a learned scale and shift."""
+    for op in ops:
+        if op.name != "batch_norm":
+            continue
+        if abs(op.detail["eps"] - 1e-5) > 1e-9:
+            raise Fail(f"a BatchNorm runs with eps = {op.detail['eps']}",
+                       f"{layer.replace('c)', 'c, 0.8)')} sets eps, not momentum: write {layer}, or momentum=0.2 by name")
+        if not op.detail["affine"]:
+            raise Fail("a BatchNorm runs without its learned scale and shift (affine=False)",
+                       f"keep {layer}'s default affine=True: the network learns each channel's scale and shift")
+
+
+def last_layer(model: nn.Module) -> nn.Module | None:
+    """The last Linear or convolution a model owns (in definition order), or None."""
+    layers = [m for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d))]
+    return layers[-1] if layers else None
+
+
+def expect_output_range(model: nn.Module, inputs: tuple, low: float = -1.0, high: float = 1.0) -> None:
+    """Drive the last layer's bias far negative, then far positive: the outputs must reach ``low`` and
+    ``high`` and never pass them (a Tanh at the end, with nothing rescaling it afterwards)."""
+    layer = last_layer(model)
+    if layer is None or layer.bias is None:
+        return
+    for bias, bound in ((-30.0, low), (30.0, high)):
+        probe = copy.deepcopy(model).eval()
+        with torch.no_grad():
+            probe_layer = last_layer(probe)
+            probe_layer.bias.fill_(bias)
+            probe_layer.weight.mul_(1e-3)
+            out = call(probe, *inputs, what="forward")
+        if not isinstance(out, Tensor) or (out - bound).abs().max() > 1e-3:
+            got = f"[{out.min().item():.3f}, {out.max().item():.3f}]" if isinstance(out, Tensor) else describe(out)
+            raise Fail(f"with the last layer's output at {bias:+.0f} everywhere the images were in {got}, "
+                       f"expected {bound:+.0f}", "end with Tanh and nothing after it: the images must span [-1, 1] "
+                       "like the data, no (tanh + 1) / 2, no rescaling")

@@ -9,7 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from gancourse.checks._base import Fail, call, check, describe, seeded
-from gancourse.checks._modules import expect_same_modes, names, snapshot, trace
+from gancourse.checks._modules import expect_plain_batchnorm, expect_same_modes, names, snapshot, trace
 
 _ACT = {"relu", "leaky_relu"}
 
@@ -58,6 +58,10 @@ def check_upsample_block(make_block: Callable[[int, int], nn.Module]) -> None:
         if len(order) != 3 or order[2] not in _ACT:
             raise Fail(f"forward applies {' -> '.join(order)}", "end the block with a ReLU (DCGAN's generator), "
                        "after the BatchNorm")
+        if order[2] != "relu":
+            raise Fail(f"forward applies {' -> '.join(order)}", "DCGAN's generator uses ReLU (nn.ReLU()); LeakyReLU "
+                       "is for its discriminator")
+        expect_plain_batchnorm(ops, "nn.BatchNorm2d(c_out)")
         twin = copy.deepcopy(block).double()
         out = call(twin, x.double(), what="the block in float64")
         if not isinstance(out, Tensor) or out.dtype != torch.float64:
@@ -92,6 +96,7 @@ def check_dcgan_discriminator(make_discriminator: Callable[[int], nn.Module]) ->
         if not isinstance(out, Tensor) or tuple(out.shape) not in ((3,), (3, 1)):
             raise Fail(f"for a batch of 3 {size}x{size} images it returned {describe(out)}",
                        "one logit per image: shape (B,) (flatten, then a linear layer to 1, then .squeeze(1))")
+        expect_plain_batchnorm(ops, "nn.BatchNorm2d(c)")
         layers = [op for op in ops if op.name not in {"flatten", "dropout"}]
         order = names(layers)
         if order and order[-1] in {"sigmoid", "tanh", "softmax", "hardtanh", "clamp"}:
@@ -114,7 +119,7 @@ def check_dcgan_discriminator(make_discriminator: Callable[[int], nn.Module]) ->
 def _init_probe_net() -> nn.Module:
     return nn.Sequential(nn.Conv2d(16, 64, 4), nn.BatchNorm2d(2048), nn.LeakyReLU(0.2),
                          nn.ConvTranspose2d(64, 32, 4), nn.Conv2d(32, 32, 4, bias=False), nn.Linear(256, 128),
-                         nn.BatchNorm1d(1024))
+                         nn.BatchNorm1d(1024), nn.Embedding(10, 50), nn.LayerNorm(64), nn.Conv2d(16, 64, 4))
 
 
 def _normal_problem(values: Tensor, mean: float, std: float) -> str | None:
@@ -162,3 +167,9 @@ def check_dcgan_init(init_weights: Callable[[nn.Module], None]) -> None:
                 raise Fail(f"{label} weights: {problem}", hint)
             if module.bias is not None and module.bias.abs().max() > 0:
                 raise Fail(f"{label} biases are not zero", "nn.init.zeros_(m.bias), where a layer has a bias")
+        elif any(not torch.equal(a, b) for a, b in zip(module.parameters(), old.parameters())):
+            raise Fail(f"the {label} was re-initialised too", "touch only convolutions, linear layers and BatchNorm: "
+                       "test isinstance(m, ...) for those, and leave every other module as it is")
+    if torch.equal(net[0].weight, net[-1].weight):
+        raise Fail("two layers of the same shape got identical weights", "do not reseed inside init_weights "
+                   "(no torch.manual_seed there): every layer needs its own draw")

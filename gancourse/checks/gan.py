@@ -10,7 +10,8 @@ from torch import Tensor, nn
 
 from gancourse.checks._base import Fail, call, check, close, describe, seeded
 from gancourse.checks._loss import logits, probe_loss
-from gancourse.checks._modules import expect_same_modes, names, snapshot, trace, weights_changed
+from gancourse.checks._modules import (expect_output_range, expect_plain_batchnorm, expect_same_modes, names, snapshot,
+                                      trace, weights_changed)
 from gancourse.losses import discriminator_loss
 from gancourse.train import discriminator_step
 
@@ -168,9 +169,25 @@ def check_mlp_generator(G: nn.Module) -> None:
     if any(abs(bn["eps"] - 1e-5) > 1e-9 for bn in bns):
         raise Fail(f"BatchNorm1d eps = {bns[0]['eps']}",
                    "BatchNorm1d(n, 0.8) sets eps, not momentum; write momentum=0.2 explicitly")
+    expect_plain_batchnorm(ops, "nn.BatchNorm1d(n)")
     if names(layers) != _MLP_OPS:
         raise Fail(f"forward applies {' -> '.join(names(layers))}",
                    "each hidden layer: Linear, (BatchNorm1d), LeakyReLU(0.2); then Linear(1024, 784) and Tanh")
     slopes = [op.detail["slope"] for op in layers if op.name == "leaky_relu"]
     if any(abs(s - 0.2) > 1e-9 for s in slopes):
         raise Fail(f"LeakyReLU slopes {slopes}", "use a negative slope of 0.2: nn.LeakyReLU(0.2)")
+    expect_output_range(model, (torch.randn(16, 100, generator=seeded(1)),))
+    for batch in (5, 1):  # any batch size, not only the one tried above
+        out = call(copy.deepcopy(G).eval(), torch.randn(batch, 100, generator=seeded(batch)), what="forward")
+        if not isinstance(out, Tensor) or tuple(out.shape) != (batch, 1, 28, 28):
+            raise Fail(f"for z of shape ({batch}, 100) forward returned {describe(out)}",
+                       "reshape with .view(-1, 1, 28, 28): the batch size comes from z")
+    try:
+        other = type(G)(latent_dim=64)
+    except Exception:  # noqa: BLE001 - a generator built another way: nothing to probe here
+        other = None
+    if other is not None:
+        out = call(other.eval(), torch.randn(3, 64, generator=seeded(2)), what="MyGenerator(latent_dim=64)")
+        if not isinstance(out, Tensor) or tuple(out.shape) != (3, 1, 28, 28):
+            raise Fail(f"MyGenerator(latent_dim=64) on z of shape (3, 64) returned {describe(out)}",
+                       "the first layer is nn.Linear(latent_dim, 128), not a hard-coded 100")

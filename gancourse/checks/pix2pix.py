@@ -9,7 +9,7 @@ from torch import Tensor, nn
 
 from gancourse.checks._base import Fail, as_number, call, check, describe, seeded
 from gancourse.checks._loss import Arg, data, logits, number, probe_loss
-from gancourse.checks._modules import expect_same_modes, names, snapshot, trace
+from gancourse.checks._modules import expect_plain_batchnorm, expect_same_modes, names, snapshot, trace
 
 
 def _skip_at(out: Tensor, skip: Tensor) -> slice | None:
@@ -58,15 +58,18 @@ def check_unet_skip_block(make_block: Callable[[int, int], nn.Module]) -> None:
         if x.grad is None or not x.grad.abs().sum() > 0:
             raise Fail("no gradient flows back into x", "build the upsampled half from x, without .detach()")
         order = [n for n in names(ops) if n not in {"cat", "dropout"}]
-        if "conv_transpose2d" not in order and not {"interpolate", "conv2d"} <= set(order):
-            raise Fail(f"forward applies {' -> '.join(order)}", "upsample with nn.ConvTranspose2d(c_in, c_out, 4, 2, 1)")
+        if "conv_transpose2d" not in order:
+            raise Fail(f"forward applies {' -> '.join(order)}", "upsample with nn.ConvTranspose2d(c_in, c_out, 4, 2, 1), "
+                       "as the exercise asks (upsample + conv is lecture 3's alternative)")
         bns = [op for op in ops if op.name == "batch_norm"]
         if len(bns) != 1 or bns[0].detail["features"] != c_out or not bns[0].detail["training"]:
             raise Fail(f"forward applies {' -> '.join(order)}",
                        "normalise the upsampled features: nn.BatchNorm2d(c_out) after the transposed conv, run in "
                        "forward (a layer defined in __init__ counts only if forward calls it)")
-        if order[-1] not in {"relu", "leaky_relu"} or order.index("batch_norm") > len(order) - 2:
-            raise Fail(f"forward applies {' -> '.join(order)}", "end the upsampling with nn.ReLU(), after BatchNorm")
+        if order[-2:] != ["batch_norm", "relu"]:
+            raise Fail(f"forward applies {' -> '.join(order)}", "end the upsampling with BatchNorm then nn.ReLU() "
+                       "(pix2pix's decoder uses ReLU, its encoder LeakyReLU)")
+        expect_plain_batchnorm(ops, "nn.BatchNorm2d(c_out)")
 
 
 def _field(layers, backward_from_first=False, jump_is_stride=False):
