@@ -15,9 +15,9 @@ def test_help_on_every_command():
 
 
 @pytest.mark.parametrize("argv,message", [
-    (["train", "stylegan", "--dataset", "mnist", "--out", "x"], "invalid choice: 'stylegan' (choose from 'mlp-gan', 'dcgan', 'cgan', 'acgan', 'pix2pix')"),
+    (["train", "stylegan", "--dataset", "mnist", "--out", "x"], "invalid choice: 'stylegan' (choose from 'mlp-gan', 'dcgan', 'cgan', 'acgan', 'pix2pix', 'began')"),
     (["train", "dcgan", "--dataset", "cifar", "--out", "x"], "invalid choice: 'cifar' (choose from 'mnist', 'fashion-mnist')"),
-    (["train", "dcgan", "--dataset", "mnist", "--steps", "0", "--out", "x"], "expected a positive number, got '0'"),
+    (["train", "dcgan", "--dataset", "mnist", "--steps", "0", "--out", "x"], "expected a positive whole number, got '0'"),
     (["train", "dcgan", "--dataset", "mnist", "--minutes", "-1", "--out", "x"], "expected a positive number, got '-1'"),
     (["train", "dcgan", "--dataset", "mnist", "--steps", "2", "--minutes", "1", "--out", "x"], "not allowed with argument"),
     (["sample", "does-not-exist", "--n", "4", "--out", "x.npz"], "no checkpoint at does-not-exist/checkpoint.pt"),
