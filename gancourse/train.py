@@ -86,11 +86,12 @@ def generator_step(G: nn.Module, D: nn.Module, batch: tuple[Tensor, Tensor],
 
 
 def critic_step(G: nn.Module, D: nn.Module, batch: tuple[Tensor, Tensor], opt_d: torch.optim.Optimizer,
-                d_loss: Callable, *, penalty: str = "none", weight: float = 10.0, clip: float | None = None,
-                probabilistic: bool = False) -> dict:
+                d_loss: Callable, *, penalty: str | Callable = "none", weight: float = 10.0,
+                clip: float | None = None, probabilistic: bool = False) -> dict:
     """(1) D as a critic: ``d_loss`` on its scores, plus ``weight`` x a penalty ("gp", "dragan",
-    "r1"), then weights clipped to [-clip, clip] (WGAN). Reports the score gap, which estimates the
-    Wasserstein distance when the critic is kept Lipschitz (a gradient penalty or clipping)."""
+    "r1", or your own ``penalty(D, x_real, x_fake)``), then weights clipped to [-clip, clip] (WGAN).
+    Reports the score gap, which estimates the Wasserstein distance when the critic is kept
+    Lipschitz (a gradient penalty or clipping)."""
     x_real, _ = batch
     z = torch.randn(len(x_real), G.latent_dim, device=x_real.device)
     x_fake = G(z).detach()  # D's update must not flow back into G
@@ -98,8 +99,8 @@ def critic_step(G: nn.Module, D: nn.Module, batch: tuple[Tensor, Tensor], opt_d:
     loss = d_loss(real_scores, fake_scores)
     row = {}
     if penalty != "none":
-        value = PENALTIES[penalty](D, x_real, x_fake)
-        row["penalty"] = finite(f"the {penalty} penalty", value)
+        value = (PENALTIES[penalty] if isinstance(penalty, str) else penalty)(D, x_real, x_fake)
+        row["penalty"] = finite("the penalty", value)
         loss = loss + weight * value
     row["loss_d"] = finite("the discriminator loss", loss)
     opt_d.zero_grad(set_to_none=True)
@@ -115,7 +116,7 @@ def critic_step(G: nn.Module, D: nn.Module, batch: tuple[Tensor, Tensor], opt_d:
     else:
         real_mean, fake_mean = torch.stack([real_scores.mean(), fake_scores.mean()]).tolist()
         row.update(score_real=real_mean, score_fake=fake_mean)
-        if penalty == "gp" or clip is not None:
+        if penalty != "none" and penalty not in ("dragan", "r1") or clip is not None:
             row["wasserstein"] = real_mean - fake_mean
     return row
 

@@ -32,12 +32,35 @@ ZOO_SETTINGS = {  # name -> (loss, extra config fields)
 }
 
 
-def zoo_config(name: str, profile: str, dataset: str = "mnist", seed: int = 0, steps: int | None = None):
+# What each profile runs: the entries, seeds, generator steps and datasets (one source for lecture 8).
+ZOO_PLANS = {
+    "quick": dict(names=("NS", "WGAN-GP"), seeds=(0,), steps=3, datasets=("mnist",)),
+    "cpu": dict(names=("NS", "LSGAN", "hinge", "WGAN-GP", "NS+R1"), seeds=(0, 1, 2), steps=1000,
+                datasets=("mnist",)),
+    "gpu": dict(names=tuple(ZOO_SETTINGS), seeds=(0, 1, 2), steps=5000, datasets=("mnist", "fashion-mnist"),
+                grid=dict(lr=(1e-4, 2e-4, 1e-3), beta1=(0.0, 0.5))),  # Lucic's sensitivity, small
+}
+
+
+def run_grid(names, grid: dict, steps: int, profile: str, dataset: str = "mnist", seed: int = 0, **kwargs) -> list[dict]:
+    """Each entry of ``names`` at every learning rate (both players) and Adam beta1 of ``grid``: how
+    much a loss's FID depends on its hyperparameters. Rows as :func:`run_zoo`'s, with lr and beta1."""
+    rows = []
+    for lr in grid["lr"]:
+        for beta1 in grid["beta1"]:
+            for row in run_zoo(names, [seed], steps, profile, dataset,
+                               overrides=dict(lr_d=lr, lr_g=lr, beta1=beta1), **kwargs):
+                rows.append({**row, "lr": lr, "beta1": beta1})
+    return rows
+
+
+def zoo_config(name: str, profile: str, dataset: str = "mnist", seed: int = 0, steps: int | None = None,
+               overrides: dict | None = None):
     """The TrainConfig of zoo entry ``name``: its loss with its usual recipe, the shared network."""
     loss, extra = ZOO_SETTINGS[name]
     cfg = make_config("dcgan", profile, loss=loss, dataset=dataset, seed=seed,
                       model_kwargs=extra.get("model_kwargs", ZOO_MODEL), minutes=None,
-                      **{k: v for k, v in extra.items() if k != "model_kwargs"})
+                      **{k: v for k, v in extra.items() if k != "model_kwargs"}, **(overrides or {}))
     return cfg if steps is None else _with_steps(cfg, steps)
 
 
@@ -59,17 +82,18 @@ def step_cost(name: str, steps: int = 20, profile: str = "cpu") -> float:
 
 
 def run_zoo(names, seeds, steps: int, profile: str, dataset: str = "mnist", n_fid: int = 2000,
-            run_root: str | Path | None = None, device: torch.device | str = "cpu") -> list[dict]:
+            run_root: str | Path | None = None, device: torch.device | str = "cpu",
+            overrides: dict | None = None) -> list[dict]:
     """Train every zoo entry in ``names`` for ``steps`` generator steps with each seed in ``seeds``;
     returns one row per run: name, loss, seed, FID (``n_fid`` samples vs as many test images),
-    seconds, and the run's history."""
+    seconds, the run's history and 32 samples from fixed noise."""
     data = load_dataset(dataset, "train")
     test = load_dataset(dataset, "test").images[:n_fid]
     clf = load_classifier(dataset, profile if profile != "quick" else "quick")
     rows = []
     for name in names:
         for seed in seeds:
-            cfg = zoo_config(name, profile, dataset, seed, steps)
+            cfg = zoo_config(name, profile, dataset, seed, steps, overrides)
             seed_everything(seed)
             G, D = build_models("dcgan", **cfg.model_kwargs)
             run_dir = Path(run_root) / f"{name}_{dataset}_{seed}" if run_root is not None else None
@@ -79,18 +103,28 @@ def run_zoo(names, seeds, steps: int, profile: str, dataset: str = "mnist", n_fi
             seconds = time.perf_counter() - start
             torch.manual_seed(10_000 + seed)
             score = fid(clf, test, sample(G, n_fid).clamp(-1, 1))
-            rows.append({"name": name, "loss": cfg.loss, "seed": seed, "fid": score, "seconds": seconds,
-                         "history": history})
+            fixed = torch.randn(32, G.latent_dim, generator=torch.Generator().manual_seed(1234))
+            rows.append({"name": name, "loss": cfg.loss, "dataset": dataset, "seed": seed, "fid": score,
+                         "seconds": seconds, "steps": len(history), "history": history,
+                         "samples": sample(G, z=fixed)})
             print(f"{name:<8} seed {seed}: FID {score:6.1f} after {len(history)} steps, {seconds:5.1f} s")
     return rows
 
 
 def summarize_zoo(rows: list[dict]) -> list[dict]:
-    """Per entry: median, best and worst FID over its runs, in the order first seen."""
-    names = list(dict.fromkeys(r["name"] for r in rows))
+    """Per entry and dataset: median, best and worst FID over its runs, in the order first seen."""
+    keys = list(dict.fromkeys((r["name"], r.get("dataset", "mnist")) for r in rows))
     out = []
-    for name in names:
-        scores = sorted(r["fid"] for r in rows if r["name"] == name)
-        out.append({"name": name, "median": statistics.median(scores), "best": scores[0],
+    for name, dataset in keys:
+        scores = sorted(r["fid"] for r in rows if r["name"] == name and r.get("dataset", "mnist") == dataset)
+        out.append({"name": name, "dataset": dataset, "median": statistics.median(scores), "best": scores[0],
                     "worst": scores[-1], "runs": len(scores)})
     return out
+
+
+def spread_against_gap(summary: list[dict]) -> dict:
+    """Lucic et al.'s question in two numbers: the largest best-to-worst range of one loss over its
+    seeds, against the range of the losses' medians."""
+    medians = [s["median"] for s in summary]
+    return {"largest_spread": max(s["worst"] - s["best"] for s in summary),
+            "gap_between_medians": max(medians) - min(medians)}

@@ -210,3 +210,16 @@ def test_began_balances_k_in_a_buffer_that_resumes(tmp_path, tiny_data, capsys):
     assert main(["train", "began", "--dataset", "mnist", "--profile", "quick", "--out", str(run)]) == 0
     assert "k=" in capsys.readouterr().out
     assert main(["sample", str(run), "--n", "2", "--out", str(tmp_path / "s.npz")]) == 0
+
+
+def test_the_zoo_runner_and_its_grid(capsys):
+    from gancourse.zoo import run_grid, run_zoo, spread_against_gap, summarize_zoo
+    rows = run_zoo(["NS", "WGAN-GP"], [0, 1], 2, "quick", n_fid=200)
+    summary = summarize_zoo(rows)
+    assert [s["name"] for s in summary] == ["NS", "WGAN-GP"] and all(s["runs"] == 2 for s in summary)
+    assert all(s["best"] <= s["median"] <= s["worst"] for s in summary)
+    verdict = spread_against_gap(summary)
+    assert verdict["largest_spread"] >= 0 and verdict["gap_between_medians"] >= 0
+    grid = run_grid(["NS"], dict(lr=(1e-4, 1e-3), beta1=(0.0,)), 1, "quick", n_fid=200)
+    assert [(r["lr"], r["beta1"]) for r in grid] == [(1e-4, 0.0), (1e-3, 0.0)]
+    assert rows[0]["samples"].shape == (32, 1, 28, 28)
