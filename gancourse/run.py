@@ -206,14 +206,15 @@ class _DeferredInterrupt:
         return self
 
     def _handle(self, signum, frame) -> None:
+        what = "Ctrl-C" if signum == signal.SIGINT else "stop signal"
         if self.saving:  # never cut a checkpoint short
-            print("\nCtrl-C: saving the checkpoint first", file=sys.stderr, flush=True)
+            print(f"\n{what}: stopping after this step, once the checkpoint being written is saved",
+                  file=sys.stderr, flush=True)
             self.requested = True
             return
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
-        what = "Ctrl-C" if signum == signal.SIGINT else "stop signal"
         print(f"\n{what}: stopping after this step and saving (Ctrl-C again stops at once)",
               file=sys.stderr, flush=True)
 
