@@ -143,8 +143,8 @@ def make_config(recipe: str = "mlp-gan", profile: str = "cpu", **overrides) -> T
     fields = {"model": recipe, **table[recipe]}
     overrides = _renamed(overrides)
     loss_recipe = dict(LOSS_RECIPES.get(overrides.get("loss"), {}))
-    extra = loss_recipe.pop("model_kwargs", {}) if fields["model"] in CONV_D else {}
-    loss_recipe.pop("model_kwargs", None)
+    extra = loss_recipe.pop("model_kwargs", {})
+    extra = extra if fields["model"] in CONV_D else {}
     fields.update(loss_recipe, model_kwargs={**fields.get("model_kwargs", {}), **extra})
     return TrainConfig(**{**fields, **overrides})
 

@@ -6,6 +6,7 @@ protocol at a scale a laptop can run, scoring each run by classifier FID.
 """
 from __future__ import annotations
 
+import dataclasses
 import statistics
 import time
 from pathlib import Path
@@ -65,20 +66,7 @@ def zoo_config(name: str, profile: str, dataset: str = "mnist", seed: int = 0, s
 
 
 def _with_steps(cfg, steps: int):
-    import dataclasses
     return dataclasses.replace(cfg, num_steps=steps, checkpoint_every=max(steps, 1), sample_every=max(steps, 1))
-
-
-def step_cost(name: str, steps: int = 20, profile: str = "cpu") -> float:
-    """Seconds per generator step of zoo entry ``name`` (its critic steps and penalty included)."""
-    cfg = zoo_config(name, profile, steps=steps)
-    x = torch.rand(512, 1, 28, 28) * 2 - 1
-    seed_everything(0)
-    G, D = build_models("dcgan", **cfg.model_kwargs)
-    train_gan(G, D, x, _with_steps(cfg, 2), progress=False)  # warm up
-    start = time.perf_counter()
-    train_gan(G, D, x, cfg, progress=False)
-    return (time.perf_counter() - start) / steps
 
 
 def run_zoo(names, seeds, steps: int, profile: str, dataset: str = "mnist", n_fid: int = 2000,
