@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gancourse.checkpoint import CheckpointError, atomic_write
+from gancourse.checkpoint import CheckpointError, atomic_write_text
 from gancourse.cli_files import (GENERATOR_HINT, MAX_SAMPLES, UsageError, check_count, output_file, read_npz,
                                  read_samples, refuse_non_finite, writable_dir, write_npz)
 from gancourse.config import PROFILE_NAMES, UNBOUNDED_STEPS, make_config
@@ -309,7 +309,7 @@ def cmd_evaluate(args) -> None:
     for name, value, seconds in rows:
         print(f"{name:<30} {value:<36} {seconds:>5.1f}s")
     if json_out:
-        atomic_write(json_out, lambda f: f.write(json.dumps(result, indent=2)), mode="w")
+        atomic_write_text(json_out, json.dumps(result, indent=2))
         print(f"wrote {json_out}")
 
 
