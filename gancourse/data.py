@@ -166,7 +166,8 @@ def load_dataset(name: str = "mnist", split: str = "train", root: str | os.PathL
     root, origin = resolve_root(root)
     if origin in ("the root argument (--data-root)", "GANCOURSE_DATA") and not root.is_dir():  # explicit: must exist
         how = "create it or fix the path" + (", or unset GANCOURSE_DATA" if origin == "GANCOURSE_DATA" else "")
-        raise DataError(f"the dataset root {root} (from {origin}) is not a folder; {how}")
+        where = "" if root.is_absolute() else f", read from the current folder {Path.cwd()}"
+        raise DataError(f"the dataset root {root} (from {origin}{where}) is not a folder; {how}")
     if not verify_files(key, root, split):
         reason = "downloading is switched off"
         if download and _online(info.torchvision_name):

@@ -315,6 +315,14 @@ def test_messages_name_the_real_command_and_the_missing_root(tmp_path, capsys):
     one_line_error(capsys, "nowhere (from the root argument (--data-root)) is not a folder")
 
 
+def test_a_missing_relative_root_names_the_folder_it_was_read_from(tmp_path, monkeypatch):
+    from gancourse.data import DataError, load_dataset
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GANCOURSE_DATA", "../elsewhere")
+    with pytest.raises(DataError, match=f"from GANCOURSE_DATA, read from the current folder {tmp_path}"):
+        load_dataset("mnist", "train")
+
+
 # --- caches and datasets that are damaged ---------------------------------------------------------
 def test_a_truncated_classifier_cache_is_rebuilt(tmp_path, capsys):
     from gancourse.classifier import load_classifier
