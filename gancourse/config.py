@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from gancourse.losses import LOSS_NAMES
 
-PROFILE_NAMES = ("quick", "cpu", "gpu")
+PROFILE_NAMES = ("quick", "cpu", "gpu", "colab")
 OPTIMIZER_NAMES = ("adam", "sgd", "rmsprop")  # gancourse.run.OPTIMIZERS
 PENALTY_NAMES = ("auto", "none", "gp", "dragan", "r1")  # gancourse.losses.PENALTIES, "auto", "none"
 SCHEDULE_NAMES = ("constant", "linear-decay")
@@ -117,6 +117,16 @@ PROFILES: dict[str, dict[str, dict]] = {
         "pix2pix": dict(num_steps=20000, checkpoint_every=2000, model_kwargs=dict(width=64)),
         "began": dict(_BEGAN, num_steps=20000, sample_every=1000, checkpoint_every=2000),
     },
+}
+# Every gpu run stops at 20 minutes whatever the card: the steps are the recipe, the cap the promise.
+for _row in PROFILES["gpu"].values():
+    _row.setdefault("minutes", 20.0)
+# A free Colab GPU session (a T4, sessions that end when idle): the gpu recipe at a quarter of the
+# steps, each run capped at 5 minutes so a whole lecture fits in one sitting.
+PROFILES["colab"] = {
+    recipe: dict(row, num_steps=max(row["num_steps"] // 4, 1), minutes=5.0,
+                 sample_every=min(row.get("sample_every", 200), 500))
+    for recipe, row in PROFILES["gpu"].items()
 }
 
 

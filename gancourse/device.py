@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import random
+import sys
 
 import numpy as np
 import torch
@@ -33,7 +34,8 @@ def seed_everything(seed: int) -> None:
 def pick_profile(device: torch.device | str | None = None, requested: str | None = None) -> str:
     """Choose a training profile: ``requested``, else ``$GANCOURSE_PROFILE``, else by device.
 
-    A GPU gets ``gpu``; MPS and CPU get ``cpu``. ``quick`` is only ever chosen explicitly.
+    A GPU gets ``gpu`` (``colab`` inside Google Colab, whose free sessions are short); MPS and CPU
+    get ``cpu``. ``quick`` is only ever chosen explicitly.
     """
     choice = requested or os.environ.get("GANCOURSE_PROFILE") or None
     if choice:
@@ -42,4 +44,11 @@ def pick_profile(device: torch.device | str | None = None, requested: str | None
             raise ValueError(f"unknown profile {choice!r}{where}; choose one of {', '.join(PROFILE_NAMES)}")
         return choice
     device = torch.device(device) if device is not None else get_device(verbose=False)
-    return "gpu" if device.type == "cuda" else "cpu"
+    if device.type != "cuda":
+        return "cpu"
+    return "colab" if in_colab() else "gpu"
+
+
+def in_colab() -> bool:
+    """True inside a Google Colab runtime."""
+    return "google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ

@@ -25,16 +25,53 @@ def image_grid(images: Tensor, nrow: int = 8) -> Tensor:
     return (grid * 255).round().to(torch.uint8).permute(1, 2, 0)
 
 
-def show_images(images: Tensor, nrow: int = 8, title: str = "Samples", ax=None) -> Figure:
-    """Draw a grid of images in [-1, 1] with a title; returns the figure."""
+# Figures a student can read: 100 dpi inline and saved (Jupyter's inline default is 72).
+plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 100})
+GRID_WIDTH_IN = 6.5  # a sample grid on its own is at least 650 px wide at 100 dpi
+
+
+def show_images(images: Tensor, nrow: int = 8, title: str = "Samples", ax=None,
+                row_labels: list[str] | None = None) -> Figure:
+    """Draw a grid of images in [-1, 1] with a title; returns the figure.
+
+    ``row_labels`` names each row on the left (class names, say).
+    """
     grid = image_grid(images, nrow)
     if ax is None:
-        _, ax = plt.subplots(figsize=(4, 4 * grid.shape[0] / grid.shape[1]))
+        _, ax = plt.subplots(figsize=(GRID_WIDTH_IN, GRID_WIDTH_IN * grid.shape[0] / grid.shape[1]))
     ax.imshow(grid.numpy(), cmap="gray", interpolation="nearest")
     ax.set_title(title)
     ax.set_xlabel(f"{len(images)} images, {nrow} per row")
-    ax.set_xticks([]), ax.set_yticks([])
+    ax.set_xticks([])
+    if row_labels is not None:
+        rows = -(-len(images) // nrow)
+        if len(row_labels) != rows:
+            raise ValueError(f"{len(row_labels)} row labels for {rows} rows of images")
+        cell = grid.shape[0] / rows
+        ax.set_yticks([cell * (i + 0.5) for i in range(rows)], row_labels)
+        ax.tick_params(axis="y", length=0)
+    else:
+        ax.set_yticks([])
     return ax.figure
+
+
+def show_frames(frames: list[tuple[int, Tensor]], count: int = 4, title: str = "Training progress") -> Figure:
+    """A static strip of ``count`` (step, grid) frames, evenly spaced and ending on the last one:
+    what a GIF shows, for readers and renderers that drop animations."""
+    if not frames:
+        raise ValueError("no frames to show: train for at least one snapshot interval")
+    count = min(count, len(frames))
+    picks = [round(i * (len(frames) - 1) / max(count - 1, 1)) for i in range(count)]
+    fig, axes = plt.subplots(1, count, figsize=(max(GRID_WIDTH_IN, 3.2 * count), 3.6), squeeze=False)
+    for ax, i in zip(axes[0], picks):
+        step, grid = frames[i]
+        ax.imshow(grid.squeeze(-1).numpy() if grid.shape[-1] == 1 else grid.numpy(), cmap="gray",
+                  interpolation="nearest")
+        ax.set_title(f"step {step}")
+        ax.set_xticks([]), ax.set_yticks([])
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
 
 
 # What the right-hand panel shows, by the first of these keys a step reported.

@@ -40,6 +40,8 @@ ZOO_PLANS = {
                 datasets=("mnist",)),
     "gpu": dict(names=tuple(ZOO_SETTINGS), seeds=(0, 1, 2), steps=5000, datasets=("mnist", "fashion-mnist"),
                 grid=dict(lr=(1e-4, 2e-4, 1e-3), beta1=(0.0, 0.5))),  # Lucic's sensitivity, small
+    # a free Colab GPU: every loss once per seed on MNIST, no grid
+    "colab": dict(names=tuple(ZOO_SETTINGS), seeds=(0, 1, 2), steps=1500, datasets=("mnist",)),
 }
 
 

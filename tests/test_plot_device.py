@@ -2,6 +2,7 @@
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
 import pytest
 import torch
 from PIL import Image
@@ -53,3 +54,36 @@ def test_device_and_profile(monkeypatch):
     monkeypatch.setenv("GANCOURSE_PROFILE", "turbo")
     with pytest.raises(ValueError, match="unknown profile 'turbo'"):
         pick_profile("cpu")
+
+
+def test_a_colab_gpu_gets_the_colab_profile_and_every_gpu_run_has_a_minute_cap(monkeypatch):
+    from gancourse.config import PROFILES, make_config
+    monkeypatch.delenv("GANCOURSE_PROFILE", raising=False)
+    monkeypatch.delenv("COLAB_RELEASE_TAG", raising=False)
+    assert pick_profile("cuda") == "gpu"
+    monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab_20261101")
+    assert pick_profile("cuda") == "colab" and pick_profile("cpu") == "cpu"
+    for recipe in PROFILES["gpu"]:
+        gpu, colab = make_config(recipe, "gpu"), make_config(recipe, "colab")
+        assert gpu.minutes is not None and colab.minutes is not None and colab.minutes < gpu.minutes
+        assert colab.num_steps < gpu.num_steps and colab.model_kwargs == gpu.model_kwargs
+
+
+def test_sample_grids_are_wide_enough_to_read_and_rows_can_be_named():
+    images = torch.rand(20, 1, 28, 28) * 2 - 1
+    fig = show_images(images, nrow=10, row_labels=["T-shirt/top", "Trouser"])
+    width_px = fig.get_size_inches()[0] * fig.dpi
+    assert fig.dpi >= 100 and width_px >= 600
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["T-shirt/top", "Trouser"]
+    with pytest.raises(ValueError, match="3 row labels for 2 rows"):
+        show_images(images, nrow=10, row_labels=["a", "b", "c"])
+    plt.close("all")
+
+
+def test_a_strip_of_frames_ends_on_the_last_one():
+    from gancourse.plot import show_frames
+    frames = [(step, torch.full((10, 10, 1), step // 3, dtype=torch.uint8)) for step in (100, 200, 300, 400, 500, 600)]
+    fig = show_frames(frames, count=4)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles[0] == "step 100" and titles[-1] == "step 600" and len(titles) == 4
+    plt.close(fig)

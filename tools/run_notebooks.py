@@ -1,6 +1,6 @@
 """Re-execute the course's notebooks in place with papermill and report what failed and where.
 
-Usage: python tools/run_notebooks.py [--profile {quick,cpu,gpu,auto}] [--timeout S] [NOTEBOOK ...]
+Usage: python tools/run_notebooks.py [--profile {quick,cpu,gpu,colab,auto}] [--timeout S] [NOTEBOOK ...]
 
 The stored outputs show the ``cpu`` profile unless --profile says otherwise (``auto``: each notebook
 picks from the device, gpu on CUDA). Every run starts from scratch: ``resume = False``, so no stored
@@ -54,7 +54,7 @@ def run(path: Path, profile: str | None, timeout: int) -> tuple[float, str | Non
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--profile", choices=("quick", "cpu", "gpu", "auto"), default="cpu",
+    parser.add_argument("--profile", choices=("quick", "cpu", "gpu", "colab", "auto"), default="cpu",
                         help="the profile every notebook runs (default cpu; auto: by device)")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds one cell may run (default 1800)")
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: notebooks/ and solutions/")
