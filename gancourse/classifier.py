@@ -12,13 +12,12 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from tqdm.auto import tqdm
 
 from gancourse.checkpoint import save_checkpoint
 from gancourse.config import make_config
 from gancourse.data import Batches, load_dataset
 from gancourse.paths import CACHE_DIR
-from gancourse.train import progress_interval
+from gancourse.run import progress_bar
 
 
 class DomainClassifier(nn.Module):
@@ -81,8 +80,8 @@ def load_classifier(dataset: str = "mnist", profile: str = "cpu", *, root=None,
     batches = Batches(data.images, data.labels, batch_size=cfg.batch_size, seed=cfg.seed)
     opt = torch.optim.Adam(clf.parameters(), lr=cfg.lr_d)
     clf.train()
-    for step in tqdm(range(cfg.num_steps), desc=f"training the {dataset} classifier",
-                     disable=not progress, mininterval=progress_interval()):
+    for step in progress_bar(range(cfg.num_steps), desc=f"training the {dataset} classifier",
+                             disable=not progress):
         x, y = batches(step)
         loss = F.cross_entropy(clf(x), y)
         opt.zero_grad(set_to_none=True)

@@ -18,7 +18,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from torch import Tensor, nn
-from tqdm.auto import tqdm
+
+from gancourse.run import progress_bar
 
 NOISE_SCALE = 0.01  # the reference code fills holes with U(0, 0.01) before G sees them
 
@@ -156,8 +157,8 @@ class GAINImputer(TransformerMixin, BaseEstimator):
         opt_g = torch.optim.Adam(self.generator_.parameters(), lr=self.learning_rate)
         opt_d = torch.optim.Adam(self.discriminator_.parameters(), lr=self.learning_rate)
         self.history_ = []
-        for it in tqdm(range(1, self.iterations + 1), desc="training GAIN", disable=not self.progress,
-                       mininterval=1.0):
+        for it in progress_bar(range(1, self.iterations + 1), desc="training GAIN",
+                               disable=not self.progress, mininterval=1.0):
             idx = torch.randint(len(data), (min(self.batch_size, len(data)),), generator=gen)
             x_mb, m_mb = data[idx], m[idx]
             z = torch.rand(x_mb.shape, generator=gen) * NOISE_SCALE

@@ -12,6 +12,7 @@ import io
 import json
 import math
 import signal
+import os
 import sys
 import threading
 import time
@@ -20,7 +21,6 @@ from typing import Callable, Iterable
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from gancourse.checkpoint import (CheckpointError, atomic_write_text, capture_rng, load_checkpoint,
                                   lock_run_dir, restore_rng, save_checkpoint)
@@ -131,8 +131,7 @@ def run_loop(step_fn: Callable[[int], dict], cfg: TrainConfig, *, modules: dict[
         if cfg.minutes is not None:  # the budget covers the whole run, resumed parts included
             deadline = start + cfg.minutes * 60
         total = None if cfg.num_steps >= UNBOUNDED_STEPS else cfg.num_steps
-        bar = tqdm(total=total, initial=step, disable=not progress, desc=f"training {cfg.model}",
-                   mininterval=progress_interval())
+        bar = progress_bar(total=total, initial=step, disable=not progress, desc=f"training {cfg.model}")
         mid_step = False  # True while a step is half done: then nothing may be saved
         try:
             while step < cfg.num_steps and not interrupt.requested:
@@ -185,6 +184,17 @@ DIAGNOSTICS = ("loss_d", "loss_g", "d_real", "d_fake", "wasserstein", "penalty",
 def postfix(row: dict) -> dict:
     """The progress bar's readout: whichever losses and diagnostics the step reported."""
     return {k: f"{row[k]:.3f}" for k in DIAGNOSTICS if k in row}
+
+
+def progress_bar(iterable=None, **kwargs):
+    """A tqdm progress bar: a widget in a live notebook, plain text in headless runs
+    (GANCOURSE_NO_WIDGETS=1), where a stored widget would read 0% for ever."""
+    if os.environ.get("GANCOURSE_NO_WIDGETS") == "1":
+        from tqdm.std import tqdm
+    else:
+        from tqdm.auto import tqdm
+    kwargs.setdefault("mininterval", progress_interval())
+    return tqdm(iterable, **kwargs)
 
 
 def progress_interval() -> float:

@@ -24,6 +24,13 @@ ROOT = Path(__file__).resolve().parents[1]
 FOLDERS = ("notebooks", "solutions")
 
 
+def settle_carriage_returns(text: str) -> str:
+    """What a terminal would show: each line keeps only what its last carriage return left, so a
+    stored progress bar reads as it finished, not as every redraw."""
+    return "\n".join(line.rsplit("\r", 1)[-1] if "\r" in line.rstrip("\r") else line.rstrip("\r")
+                     for line in text.split("\n"))
+
+
 def run(path: Path, profile: str | None, timeout: int) -> tuple[float, str | None]:
     """Execute one notebook; returns (seconds, None) or (seconds, where and what failed)."""
     declared = papermill.inspect_notebook(str(path))
@@ -47,6 +54,9 @@ def run(path: Path, profile: str | None, timeout: int) -> tuple[float, str | Non
         for cell in nb.cells:  # timestamps only make diffs noisy
             cell.metadata.pop("papermill", None)
             cell.metadata.pop("execution", None)
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "stream":
+                    output["text"] = settle_carriage_returns(output["text"])
         nb.metadata.pop("papermill", None)
         nbformat.write(nb, path)
     return time.perf_counter() - start, None

@@ -1,0 +1,29 @@
+"""The notebook re-runner stores what a reader should see."""
+import importlib.util
+from pathlib import Path
+
+TOOL = Path(__file__).resolve().parents[1] / "tools" / "run_notebooks.py"
+
+
+def load_tool():
+    spec = importlib.util.spec_from_file_location("run_notebooks", TOOL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_stored_progress_bar_reads_as_finished():
+    settle = load_tool().settle_carriage_returns
+    text = "loading\n  0%|      | 0/10\r 50%|###   | 5/10\r100%|######| 10/10\n10 steps done\n"
+    assert settle(text) == "loading\n100%|######| 10/10\n10 steps done\n"
+    assert settle("no bars here\n") == "no bars here\n"
+    assert settle("a trailing return\r\n") == "a trailing return\n"
+
+
+def test_the_progress_bar_is_plain_text_when_widgets_are_off(monkeypatch, capsys):
+    from gancourse.run import progress_bar
+    monkeypatch.setenv("GANCOURSE_NO_WIDGETS", "1")
+    bar = progress_bar(range(3), desc="steps", mininterval=0)
+    assert type(bar).__module__ == "tqdm.std"
+    list(bar)
+    assert "3/3" in capsys.readouterr().err
