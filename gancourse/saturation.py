@@ -42,31 +42,41 @@ def saturation_table(eps: float = 1e-4) -> list[dict]:
     """The lecture's extremes: D near 0 or 1 on real and on fake inputs, each cost and its gradient.
 
     D = 0 and 1 are approximated by ``eps`` and ``1 - eps`` so every cost is a finite number.
-    Gradients are with respect to D's logit on that input.
+    Gradients are with respect to D's logit on that input. Each row also says whether the player's
+    cost is off its optimum (the slides' question: who is losing?) and whether its gradient vanishes
+    (this lecture's question: who can still learn?). D's best is D(x) = 1 and D(G(z)) = 0; the
+    generator's best is D(G(z)) = 1.
     """
     rows = []
     for d in (1 - eps, eps):  # on real inputs: D's term is log D(x)
         rows.append({"input": "real x", "D": d, "player": "D", "cost": -torch.log(torch.tensor(d)).item(),
-                     "grad": -(1 - d), "vanishes": abs(1 - d) < 1e-2})
+                     "grad": -(1 - d), "off_optimum": d < 0.5, "vanishes": abs(1 - d) < 1e-2})
     for d in (eps, 1 - eps):  # on fakes: D's term log(1 - D), then G's two losses
         t = torch.tensor(d, dtype=torch.float64)
         g = generator_gradients(t)
         rows.append({"input": "fake G(z)", "D": d, "player": "D", "cost": -torch.log1p(-t).item(),
-                     "grad": d, "vanishes": d < 1e-2})
+                     "grad": d, "off_optimum": d > 0.5, "vanishes": d < 1e-2})
         for name in ("minimax", "non-saturating"):
             grad = g[name]["grad_logit"].item()
-            rows.append({"input": "fake G(z)", "D": d, "player": f"G {name}",
-                         "cost": g[name]["loss"].item(), "grad": grad, "vanishes": abs(grad) < 1e-2})
+            rows.append({"input": "fake G(z)", "D": d, "player": f"G {name}", "cost": g[name]["loss"].item(),
+                         "grad": grad, "off_optimum": d < 0.5, "vanishes": abs(grad) < 1e-2})
     return rows
 
 
 def print_saturation_table(rows: list[dict] | None = None) -> None:
-    """Print :func:`saturation_table` with 4 significant digits (deterministic output)."""
+    """Print :func:`saturation_table` with 4 digits (deterministic output): the slides' column (is
+    the cost off its optimum?) beside this lecture's (does the gradient through the logit vanish?)."""
     rows = rows or saturation_table()
-    print(f"{'input':<10} {'D':>7}  {'player':<17} {'cost':>9} {'d cost/d logit':>15}  vanishes?")
+    print(f"{'input':<10} {'D':>7}  {'player':<17} {'cost':>8}  {'off optimum?':<13}"
+          f"{'d cost/d logit':>15}  {'vanishes?':<9}  verdict")
     for r in rows:
-        print(f"{r['input']:<10} {r['D']:>7.4f}  {r['player']:<17} {r['cost']:>9.4f} "
-              f"{r['grad']:>15.4f}  {'yes' if r['vanishes'] else 'no'}")
+        verdict = {(True, True): "losing, and no gradient to escape: saturated",
+                   (True, False): "losing, and pushed back",
+                   (False, True): "at its optimum, at rest",
+                   (False, False): "at its optimum, still pushed"}[r["off_optimum"], r["vanishes"]]
+        print(f"{r['input']:<10} {r['D']:>7.4f}  {r['player']:<17} {r['cost']:>8.4f}  "
+              f"{'yes' if r['off_optimum'] else 'no':<13}{r['grad']:>15.4f}  "
+              f"{'yes' if r['vanishes'] else 'no':<9}  {verdict}")
 
 
 def plot_saturation(d_marker: float | None = None, losses=("minimax", "non-saturating"),
@@ -77,30 +87,28 @@ def plot_saturation(d_marker: float | None = None, losses=("minimax", "non-satur
     """
     d = torch.linspace(1e-4, 1 - 1e-4, 400, dtype=torch.float64)
     curves = generator_gradients(d)
-    fig, (ax_loss, ax_grad) = plt.subplots(1, 2, figsize=(11, 3.8))
+    fig, (ax_loss, ax_grad) = plt.subplots(1, 2, figsize=(12, 5), layout="constrained")
     colors = {"minimax": "tab:red", "non-saturating": "tab:blue"}
     for name in losses:
-        ax_loss.plot(d, curves[name]["loss"], color=colors[name], label=name)
-        ax_grad.plot(d, curves[name]["grad_logit"].abs(), color=colors[name], label=f"{name} (analytic)")
+        ax_loss.plot(d, curves[name]["loss"], color=colors[name], lw=2, label=name)
+        ax_grad.plot(d, curves[name]["grad_logit"].abs(), color=colors[name], lw=2, label=f"{name} (analytic)")
         if measured and name in measured:
             d_m, g_m = measured[name]
-            ax_grad.scatter(d_m, g_m.abs(), s=10, color=colors[name], alpha=0.6, edgecolors="k",
+            ax_grad.scatter(d_m, g_m.abs(), s=14, color=colors[name], alpha=0.6, edgecolors="k",
                             linewidths=0.3, label=f"{name} (measured samples)", zorder=3)
     for ax in (ax_loss, ax_grad):
         ax.axvspan(1e-4, REJECT_BELOW, color="gray", alpha=0.15, label="D rejects fakes")
         if d_marker is not None:
-            ax.axvline(d_marker, color="k", ls=":", lw=1, label=f"D(G(z)) = {d_marker:.3g}")
-        ax.set_xlabel("D(G(z)), the discriminator's probability that a fake is real")
-        ax.legend(fontsize=7, loc="best")
-    ax_loss.set(title="Generator losses", ylabel="loss that G minimises")
+            ax.axvline(d_marker, color="k", ls=":", lw=1.5, label=f"D(G(z)) = {d_marker:.3g}")
+        ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2)
+    ax_loss.set(title="Generator losses", ylabel="loss that G minimises",
+                xlabel="D(G(z)), the discriminator's probability that a fake is real")
     ax_grad.set(title="Gradient reaching G through D's logit", ylabel="|d loss / d logit| (log scale)",
-                xscale="log", yscale="log", ylim=(1e-4, 2))
-    ax_grad.set_xlabel("D(G(z)) (log scale)")
-    fig.tight_layout()
+                xscale="log", yscale="log", ylim=(1e-4, 2), xlabel="D(G(z)) (log scale)")
     return fig
 
 
-def _no_generator_step(G, D, batch, opt_g, g_loss) -> dict:
+def no_generator_step(G, D, batch, opt_g, g_loss) -> dict:
     """A generator step that does nothing: D trains alone (its head start)."""
     return {"loss_g": 0.0, "d_fake_g": 0.0, "grad_norm_g": 0.0}
 
@@ -109,22 +117,25 @@ def measure_saturation(data, cfg: TrainConfig, head_start: int = 100,
                        progress: bool = True) -> dict[str, dict]:
     """Train the same G against the same head-started D with each generator loss, and measure.
 
-    D first trains alone for ``head_start`` steps, so it rejects fakes confidently, as early in
-    real training. Then, from that identical state, each loss trains for ``cfg.num_steps`` steps
-    (with ``cfg``'s optimizer and learning rates). Returns, per loss: ``history`` (per step, with
-    D(G(z)) and G's gradient norm) and, just before the first G step, per-sample ``d_fake`` and
-    ``grad_logit`` (the gradient of each sample's loss w.r.t. its logit).
+    Returns, per loss: ``history`` (per step, with D(G(z)) and G's gradient norm) and, just before
+    the first G step, per-sample ``d_fake`` and ``grad_logit`` (each fake's gradient w.r.t. its logit).
     """
+    # (1) one G and one D; D trains alone for head_start steps, so it rejects G's fakes confidently
     seed_everything(cfg.seed)
     G0, D0 = build_models(cfg.model, latent_dim=cfg.latent_dim, **cfg.model_kwargs)
     warmup = dataclasses.replace(cfg, num_steps=head_start, minutes=None)
-    train_gan(G0, D0, data, warmup, g_step=_no_generator_step, progress=False)
+    train_gan(G0, D0, data, warmup, g_step=no_generator_step, progress=False)
     results = {}
     for name in ("minimax", "non-saturating"):
+        # (2) each loss starts from its own copy of that same G and head-started D
         G, D = copy.deepcopy(G0), copy.deepcopy(D0)
+        # (3) before any G step: D(G(z)) of 256 fakes and each one's gradient w.r.t. its logit
         z = torch.randn(256, G.latent_dim, generator=torch.Generator().manual_seed(cfg.seed))
-        logits = D(G(z)).detach().requires_grad_(True)
+        with torch.no_grad():
+            logits = D(G(z))
+        logits.requires_grad_(True)
         (get_g_loss(name)(logits) * len(logits)).backward()  # undo the mean: per-sample gradients
+        # (4) train with this loss for cfg.num_steps steps; one seed gives both the same batches and noise
         run_cfg = dataclasses.replace(cfg, loss=name, seed=cfg.seed + 1)
         history = train_gan(G, D, data, run_cfg, progress=progress)
         results[name] = {"history": history, "d_fake": torch.sigmoid(logits.detach()),
@@ -156,7 +167,7 @@ def show_saturation_explorer(measured: dict | None = None) -> None:
         fig = plot_saturation(d_marker=d_fake, losses=losses, measured=measured)
         g = generator_gradients(torch.tensor(d_fake, dtype=torch.float64))
         fig.suptitle("  |  ".join(f"{n}: gradient {g[n]['grad_logit'].item():+.4f}" for n in losses),
-                     fontsize=9, y=1.02)
+                     fontsize=11)
         plt.show()
 
     widgets.interact(redraw,

@@ -33,6 +33,15 @@ def test_table_says_which_gradient_vanishes():
     assert not rows[("real x", 0, "D")]["vanishes"]
 
 
+def test_table_sets_the_slides_cost_view_beside_the_gradient_view():
+    rows = {(r["input"], round(r["D"]), r["player"]): r for r in saturation_table()}
+    saturated = rows[("fake G(z)", 0, "G minimax")]
+    assert saturated["off_optimum"] and saturated["vanishes"]  # losing, and no gradient to escape
+    assert rows[("fake G(z)", 0, "G non-saturating")]["off_optimum"]  # losing too, but pushed back
+    disagree = [key for key, r in rows.items() if r["off_optimum"] == r["vanishes"]]
+    assert sorted(disagree) == [("fake G(z)", 0, "G minimax"), ("fake G(z)", 1, "G minimax")]
+
+
 def test_measurement_shows_the_minimax_stall(tiny_data):
     cfg = make_config("saturation", "quick", num_steps=3)
     results = measure_saturation(tiny_data, cfg, head_start=100, progress=False)
