@@ -62,7 +62,9 @@ def show_frames(frames: list[tuple[int, Tensor]], count: int = 4, title: str = "
         raise ValueError("no frames to show: train for at least one snapshot interval")
     count = min(count, len(frames))
     picks = [round(i * (len(frames) - 1) / max(count - 1, 1)) for i in range(count)]
-    fig, axes = plt.subplots(1, count, figsize=(max(GRID_WIDTH_IN, 3.2 * count), 3.6), squeeze=False)
+    height, width = frames[-1][1].shape[:2]
+    panel = max(GRID_WIDTH_IN, 3.2 * count) / count  # inches per frame
+    fig, axes = plt.subplots(1, count, figsize=(panel * count, panel * height / width + 0.8), squeeze=False)
     for ax, i in zip(axes[0], picks):
         step, grid = frames[i]
         ax.imshow(grid.squeeze(-1).numpy() if grid.shape[-1] == 1 else grid.numpy(), cmap="gray",
