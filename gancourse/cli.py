@@ -131,6 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("run_dir", metavar="RUN_DIR", type=_path, help="a pix2pix run directory written by train")
     tr.add_argument("--input", required=True, type=_path, help="input .npz file with key 'images'")
     tr.add_argument("--out", required=True, type=_path, help="output .npz file (.npz is added if missing)")
+    tr.add_argument("--dropout", action="store_true",
+                    help="keep G's dropout on, as the pix2pix paper does at test time (its only noise): "
+                         "each seed draws other outputs (default: off, one fixed output per input)")
+    tr.add_argument("--seed", type=_seed, default=0, help="random seed of the dropout draw (default 0)")
     return parser
 
 
@@ -222,11 +226,12 @@ def cmd_translate(args) -> None:
     out_path = output_file(args.out, ".npz", protect=(args.input,))
     x = torch.from_numpy(images).float().div(127.5).sub(1).unsqueeze(1)
     small = images.shape[1] == 28
-    out = translate(G, pad(x) if small else x)
+    out = translate(G, pad(x) if small else x, dropout=args.dropout, seed=args.seed)
     out = out[..., 2:30, 2:30] if small else out
     refuse_non_finite(out, f"the generator in {args.run_dir}", GENERATOR_HINT)
     write_npz(out_path, images=to_uint8(out).numpy())
-    print(f"wrote {out_path}: images {tuple(out.shape[:1] + out.shape[2:])} uint8")
+    print(f"wrote {out_path}: images {tuple(out.shape[:1] + out.shape[2:])} uint8, dropout "
+          + (f"on (seed {args.seed})" if args.dropout else "off"))
 
 
 def _sample_labels(G, cfg, n: int, requested: list[int] | None, run_dir) -> torch.Tensor | None:

@@ -57,7 +57,11 @@ def download_facades(root: Path) -> None:
 
 
 def load_facades(split: str = "train", root=None, *, size: int = 256, download: bool = True) -> Pairs:
-    """Facades pairs: inputs = label maps, targets = photos, (N, 3, size, size) in [-1, 1]."""
+    """Facades pairs: inputs = label maps, targets = photos, (N, 3, size, size) in [-1, 1].
+
+    The CMP Facade Database (Tyleček and Šára, 2013; free for research), as the pix2pix authors
+    repackaged it. Offline and not yet downloaded: a DataError that says how to get it.
+    """
     if split not in FACADES_SPLITS:
         raise DataError(f"unknown facades split {split!r}; choose one of {', '.join(FACADES_SPLITS)}")
     root = resolve_root(root)[0]
@@ -75,10 +79,20 @@ def load_facades(split: str = "train", root=None, *, size: int = 256, download: 
     if len(files) != FACADES_SPLITS[split]:
         raise DataError(f"{display_path(folder)} has {len(files)} images, expected {FACADES_SPLITS[split]}: "
                         "the extraction is incomplete; delete the folder and load again")
-    pixels = torch.from_numpy(np.stack([np.asarray(Image.open(f).convert("RGB")) for f in files]))
-    images = pixels.permute(0, 3, 1, 2).float() / 127.5 - 1  # (N, 3, 256, 512)
-    photo, labels = images[..., :256], images[..., 256:]
+    photos, labels = zip(*(_read_pair(f, size) for f in files))  # one file at a time: memory stays small
+    return Pairs(torch.stack(labels), torch.stack(photos), torch.zeros(len(files), dtype=torch.long),
+                 f"facades {split}")
+
+
+def _read_pair(path: Path, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """One 256x512 file -> (photo, label map), each (3, size, size) in [-1, 1]."""
+    pixels = torch.from_numpy(np.asarray(Image.open(path).convert("RGB")).copy())
+    image = pixels.permute(2, 0, 1).float() / 127.5 - 1  # (3, 256, 512): photo left, label map right
+    if image.shape[1:] != (256, 512):
+        raise DataError(f"{display_path(path)} is {image.shape[2]}x{image.shape[1]} pixels, expected 512x256 "
+                        "(photo and label map side by side)")
+    halves = image[:, :, :256].clone(), image[:, :, 256:].clone()  # copies: the file's tensor is freed
     if size != 256:
-        photo, labels = (F.interpolate(t, size=(size, size), mode="bilinear", align_corners=False)
-                         for t in (photo, labels))
-    return Pairs(labels, photo, torch.zeros(len(files), dtype=torch.long), f"facades {split}")
+        halves = tuple(F.interpolate(h[None], size=(size, size), mode="bilinear", align_corners=False)[0]
+                       for h in halves)
+    return halves

@@ -7,6 +7,7 @@ A pair is (input x, target y), both (1, 32, 32) in [-1, 1] (28x28 padded with ba
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,6 +114,7 @@ def make_steps(lambda_l1: float = 100.0, adversarial: bool = True) -> dict:
         grad_norm = gradient_norm(G)
         opt_g.step()
         d_fake = torch.sigmoid(fake_logits).mean().item() if fake_logits is not None else 0.0
+        # l1: pixels in [-1, 1], as the loss sees them (image_scores' L1, in [0, 1], is half of it)
         return {"loss_g": loss_g, "l1": (fake - target).abs().mean().item(), "d_fake_g": d_fake,
                 "grad_norm_g": grad_norm}
 
@@ -121,26 +123,56 @@ def make_steps(lambda_l1: float = 100.0, adversarial: bool = True) -> dict:
 
 
 @torch.no_grad()
-def translate(G: nn.Module, inputs: Tensor, batch_size: int = 500) -> Tensor:
-    """G(inputs) in eval mode (dropout and BatchNorm statistics fixed), in batches, on the CPU."""
+def translate(G: nn.Module, inputs: Tensor, batch_size: int = 500, *, dropout: bool = False,
+              seed: int | None = None) -> Tensor:
+    """G(inputs) in batches, on the CPU, with BatchNorm on its running (training) statistics.
+
+    ``dropout=False`` (the default) switches dropout off: one fixed output per input.
+    ``dropout=True`` keeps it on, as the pix2pix paper does at test time, where dropout is G's only
+    noise: each call draws other outputs; ``seed`` makes a draw repeatable. (The paper also
+    normalises with the test batch's own statistics; here an output depends on its input alone.)
+    """
     if inputs.dim() != 4 or inputs.shape[1] != G.in_channels:
         raise ValueError(f"expected inputs of shape (N, {G.in_channels}, H, W), got {tuple(inputs.shape)}")
     device, was_training = next(G.parameters()).device, G.training
     G.eval()
+    if dropout:
+        for module in G.modules():
+            if isinstance(module, nn.Dropout):
+                module.train()  # dropout on, BatchNorm still on its running statistics
+    # a seeded draw leaves the global random state as it found it; an unseeded one moves it on
+    seeded = torch.random.fork_rng(devices=[device] if device.type == "cuda" else []) if seed is not None \
+        else contextlib.nullcontext()
     try:
-        return torch.cat([G(inputs[i:i + batch_size].to(device)).cpu() for i in range(0, len(inputs), batch_size)])
+        with seeded:
+            if seed is not None:
+                torch.manual_seed(seed)
+            return torch.cat([G(inputs[i:i + batch_size].to(device)).cpu()
+                              for i in range(0, len(inputs), batch_size)])
     finally:
         G.train(was_training)
 
 
 def image_scores(fake: Tensor, target: Tensor) -> dict:
-    """Mean L1, PSNR (dB) and SSIM between translations and targets, images in [-1, 1]."""
+    """Mean L1, PSNR (dB) and SSIM between translations and targets given in [-1, 1], all three
+    measured on pixels in [0, 1]: this L1 is half the training L1, which works in [-1, 1]."""
     from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
 
     a, b = (fake.clamp(-1, 1) + 1) / 2, (target + 1) / 2  # [0, 1]
     return {"l1": (a - b).abs().mean().item(),
             "psnr": peak_signal_noise_ratio(a, b, data_range=1.0).item(),
             "ssim": structural_similarity_index_measure(a, b, data_range=1.0).item()}
+
+
+# The TrainConfig fields a pix2pix run reads (no latent_dim, loss zoo, penalty or clipping).
+CONFIG_FIELDS = ("model", "dataset", "task", "batch_size", "optimizer", "lr_d", "lr_g", "beta1", "beta2",
+                 "k", "lr_schedule", "num_steps", "minutes", "seed", "checkpoint_every", "model_kwargs",
+                 "channels_last", "lambda_l1", "adversarial")
+
+
+def config_summary(cfg) -> str:
+    """The fields of ``cfg`` that pix2pix uses, as ``name=value, ...``: the record of a pix2pix run."""
+    return ", ".join(f"{name}={getattr(cfg, name)!r}" for name in CONFIG_FIELDS)
 
 
 def crop28(images: Tensor) -> Tensor:

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
 from gancourse import pix2pix
 from gancourse.cli import main
@@ -83,6 +84,32 @@ def test_every_variant_trains(variant):
     assert set(scores) == {"l1", "psnr", "ssim"} and 0 <= scores["l1"] <= 2
 
 
+def test_translate_switches_dropout_off_unless_asked():
+    torch.manual_seed(0)
+    G = UNetGenerator(width=8).train()
+    G(torch.randn(16, 1, 32, 32))  # BatchNorm running statistics away from their start
+    x = torch.randn(6, 1, 32, 32)
+    fixed = pix2pix.translate(G, x)
+    assert torch.equal(fixed, pix2pix.translate(G, x, batch_size=4)) and G.training  # mode restored
+    drawn = pix2pix.translate(G, x, dropout=True, seed=1)
+    assert torch.equal(drawn, pix2pix.translate(G, x, dropout=True, seed=1))  # a seed repeats a draw
+    assert not torch.equal(drawn, pix2pix.translate(G, x, dropout=True, seed=2))
+    assert not torch.equal(drawn, fixed)
+    state = torch.random.get_rng_state()
+    pix2pix.translate(G, x, dropout=True, seed=3)
+    assert torch.equal(state, torch.random.get_rng_state())  # a seeded draw leaves the global state alone
+    unseeded = pix2pix.translate(G, x, dropout=True), pix2pix.translate(G, x, dropout=True)
+    assert not torch.equal(*unseeded)  # without a seed, each call draws anew
+    # BatchNorm stays on its running statistics: one input alone gives the batch's output for it
+    assert torch.allclose(pix2pix.translate(G, x[:1])[0], fixed[0], atol=1e-6)
+
+
+def test_config_summary_lists_what_pix2pix_reads():
+    summary = pix2pix.config_summary(small_cfg(model="pix2pix", lambda_l1=0.0))
+    assert "lambda_l1=0.0" in summary and "adversarial=True" in summary and "task='edges'" in summary
+    assert "latent_dim" not in summary and "penalty" not in summary and "loss=" not in summary
+
+
 def test_image_scores_of_identical_images():
     x = torch.rand(4, 1, 32, 32) * 2 - 1
     scores = pix2pix.image_scores(x, x)
@@ -99,6 +126,21 @@ def test_facades_offline_explains_what_to_do(tmp_path):
         load_facades("val", root=tmp_path)
 
 
+def test_facades_split_into_label_maps_and_photos(tmp_path):
+    folder = tmp_path / "facades" / "val"
+    folder.mkdir(parents=True)
+    pixels = np.zeros((256, 512, 3), np.uint8)
+    pixels[:, 256:] = 255  # label map (right half) white, photo (left) black
+    for i in range(1, 101):
+        Image.fromarray(pixels).save(folder / f"{i}.jpg")
+    pairs = load_facades("val", root=tmp_path, size=64)
+    assert pairs.inputs.shape == pairs.targets.shape == (100, 3, 64, 64) and pairs.name == "facades val"
+    assert pairs.inputs.mean() > 0.9 and pairs.targets.mean() < -0.9  # inputs: label maps; targets: photos
+    Image.fromarray(pixels[:, :300]).save(folder / "100.jpg")
+    with pytest.raises(DataError, match="100.jpg is 300x256 pixels, expected 512x256"):
+        load_facades("val", root=tmp_path)
+
+
 def test_cli_train_pix2pix_then_translate(tmp_path, capsys):
     run = tmp_path / "run"
     assert main(["train", "pix2pix", "--dataset", "mnist", "--task", "lowres", "--profile", "quick",
@@ -108,6 +150,17 @@ def test_cli_train_pix2pix_then_translate(tmp_path, capsys):
     assert main(["translate", str(run), "--input", str(tmp_path / "in.npz"), "--out", str(tmp_path / "o.npz")]) == 0
     with np.load(tmp_path / "o.npz") as f:
         assert f["images"].shape == (5, 28, 28) and f["images"].dtype == np.uint8
+        fixed = f["images"]
+    assert "dropout off" in capsys.readouterr().out
+    draws = []
+    for seed in ("1", "1", "2"):
+        assert main(["translate", str(run), "--input", str(tmp_path / "in.npz"), "--out", str(tmp_path / "d.npz"),
+                     "--dropout", "--seed", seed]) == 0
+        with np.load(tmp_path / "d.npz") as f:
+            draws.append(f["images"])
+    assert "dropout on (seed 2)" in capsys.readouterr().out
+    assert np.array_equal(draws[0], draws[1]) and not np.array_equal(draws[0], draws[2])
+    assert not np.array_equal(draws[0], fixed)
     np.savez(tmp_path / "bad.npz", images=np.zeros((5, 20, 20), np.uint8))
     assert main(["translate", str(run), "--input", str(tmp_path / "bad.npz"), "--out", "x.npz"]) == 2
     assert "expected uint8 images of shape (N, 28, 28) or (N, 32, 32)" in capsys.readouterr().err
