@@ -202,7 +202,7 @@ def _train_pairs(cfg, device, args) -> None:
             plt.close(fig)
     if history:
         print(f"trained {history[-1]['step']} steps in {history[-1]['time_s']:.0f} s: "
-              f"L1 {history[-1]['l1']:.3f}")
+              f"L1 {history[-1]['l1'] / 2:.3f} (pixels in [0, 1])")
     print(f"wrote {out}/")
     if history.interrupted:
         raise KeyboardInterrupt  # saved, and reported as stopped: exit code 130

@@ -81,7 +81,7 @@ _DIAGNOSTIC_PANELS = (
     (("d_real", "D(x), real"), ("d_fake", "D(G(z)), fake")),
     (("wasserstein", "Wasserstein estimate E[D(x)] - E[D(G(z))]"),),
     (("score_real", "D(x), real"), ("score_fake", "D(G(z)), fake")),
-    (("l1", "L1 |G(x) - y|, pixels in [-1, 1]"),),
+    (("l1", "L1 |G(x) - y| (pixels in [-1, 1]: twice the [0, 1] value)"),),
     (("convergence", "convergence measure M"), ("k", "balance k")),
 )
 
