@@ -2,7 +2,7 @@
 
 - Parzen-window log-likelihood in pixel space, with the GAN paper's protocol (``parzen_protocol``);
 - FID and KID in the features of the domain classifier (``fid``, ``kid``), or of Inception when its
-  weights are on disk (``inception_fid``);
+  weights are on disk (``inception_fid``); ``features`` once, then ``frechet_distance`` on subsets;
 - classifier ``accuracy`` on requested labels and class ``coverage`` (mode collapse);
 - ``class_spread``: how varied each requested class is against the real class (intra-class collapse);
 - ``nearest_neighbours`` in the training set (memorisation).
@@ -117,6 +117,32 @@ def _check(images: Tensor, name: str) -> None:
 
 
 @torch.no_grad()
+def features(clf: nn.Module, images: Tensor, batch_size: int = 1000) -> Tensor:
+    """The classifier's features (N, num_features) of images in [-1, 1], in float64 on the CPU."""
+    _check(images, "images")
+    clf.eval()
+    device = next(clf.parameters()).device
+    return torch.cat([clf.features(images[i:i + batch_size].to(device)).double().cpu()
+                      for i in range(0, len(images), batch_size)])
+
+
+def frechet_distance(real_features: Tensor, fake_features: Tensor) -> float:
+    """FID from features (N, d) computed once (``features``): the Fréchet distance between the two
+    sets' Gaussians (mean, unbiased covariance). Cheap to repeat on many subsets."""
+    for name, f in (("real_features", real_features), ("fake_features", fake_features)):
+        if f.dim() != 2 or len(f) < 2:
+            raise ValueError(f"expected {name} of shape (N, d) with N >= 2, got {tuple(f.shape)}")
+    a, b = real_features.double(), fake_features.double()
+    cov_a, cov_b = torch.cov(a.T), torch.cov(b.T)
+    # tr sqrt(Ca Cb) = tr sqrt(Ca^1/2 Cb Ca^1/2): a symmetric matrix, so eigh is exact and stable
+    values, vectors = torch.linalg.eigh(cov_a)
+    root_a = vectors @ torch.diag(values.clamp(min=0).sqrt()) @ vectors.T
+    middle = root_a @ cov_b @ root_a
+    trace_root = torch.linalg.eigvalsh((middle + middle.T) / 2).clamp(min=0).sqrt().sum()
+    return float(((a.mean(0) - b.mean(0)) ** 2).sum() + cov_a.trace() + cov_b.trace() - 2 * trace_root)
+
+
+@torch.no_grad()
 def fid(clf: nn.Module, real: Tensor, fake: Tensor, batch_size: int = 1000) -> float:
     """Fréchet distance between real and generated images in the classifier's feature space."""
     _check(real, "real images"), _check(fake, "generated images")
@@ -175,13 +201,7 @@ def class_spread(clf: nn.Module, images: Tensor, labels: Tensor, real: Tensor, r
     classes = [c for c in range(num_classes) if fake_counts[c] >= 2 and real_counts[c] >= 2]
     if not classes:
         raise ValueError("class_spread needs at least 2 generated and 2 real images of some class")
-    clf.eval()
-    device = next(clf.parameters()).device
-
-    def features(x: Tensor) -> Tensor:
-        return torch.cat([clf.features(x[i:i + 1000].to(device)).cpu() for i in range(0, len(x), 1000)])
-
-    fake_f, real_f = features(images), features(real)
+    fake_f, real_f = features(clf, images), features(clf, real)
     ratios = {c: (fake_f[labels.cpu() == c].var(0).sum() / real_f[real_labels.cpu() == c].var(0).sum()).item()
               for c in classes}
     return {"per_class": [ratios.get(c, float("nan")) for c in range(num_classes)],

@@ -46,6 +46,21 @@ def test_fid_of_a_set_with_itself_is_zero_and_noise_is_far(quick_classifier):
     assert abs(same) < 1e-3 and other_real < far / 10
 
 
+def test_frechet_distance_of_features_matches_torchmetrics_fid(quick_classifier):
+    real = load_dataset("mnist", "test").images
+    a, b = real[:500], real[500:1000]
+    blurred = torch.nn.functional.avg_pool2d(b, 3, stride=1, padding=1)
+    fa = metrics.features(quick_classifier, a, batch_size=128)
+    assert fa.shape == (500, DomainClassifier.num_features) and fa.dtype == torch.float64
+    for other in (b, blurred):
+        expected = metrics.fid(quick_classifier, a, other)
+        got = metrics.frechet_distance(fa, metrics.features(quick_classifier, other))
+        assert got == pytest.approx(expected, rel=1e-4, abs=1e-4)
+    assert abs(metrics.frechet_distance(fa, fa)) < 1e-6
+    with pytest.raises(ValueError, match=r"shape \(N, d\)"):
+        metrics.frechet_distance(fa[:1], fa)
+
+
 def test_coverage_entropy_flags_mode_collapse(quick_classifier):
     real = load_dataset("mnist", "test")
     spread = metrics.coverage(quick_classifier, real.images[:1000])
