@@ -243,7 +243,7 @@ def evaluate(images: Tensor, dataset: str = "mnist", labels: Tensor | None = Non
     """Every metric of lecture 5 for ``images`` (N, 1, 28, 28) in [-1, 1], with each one's runtime.
 
     Parzen with the paper's protocol; FID and KID against the whole test split in the domain
-    classifier's features (or its first ``n_real`` images); coverage entropy; and, when ``labels``
+    classifier's features (or ``n_real`` of them, a seeded random draw); coverage entropy; and, when ``labels``
     are given, accuracy on them and the within-class spread. Returns a flat dict (keys parzen_ll,
     parzen_se, parzen_sigma, fid, kid, kid_std, coverage_entropy, accuracy, class_spread,
     n_samples, seconds).
@@ -258,7 +258,10 @@ def evaluate(images: Tensor, dataset: str = "mnist", labels: Tensor | None = Non
         raise ValueError(f"expected {len(images)} labels, one per image, got {len(labels)}")
     clf = clf if clf is not None else load_classifier(dataset, profile, root=root)
     test = load_dataset(dataset, "test", root)
-    real, real_labels = test.images[:n_real], test.labels[:n_real]
+    # a seeded random subset: MNIST's test split is ordered by writer group, so its first images
+    # are not a fair sample of it
+    pick = torch.randperm(len(test), generator=torch.Generator().manual_seed(0))[:n_real]
+    real, real_labels = test.images[pick], test.labels[pick]
     result, seconds = {"n_samples": len(images)}, {}
 
     def timed(name, fn):
