@@ -3,7 +3,8 @@
 The generator sees the data with its holes filled by small noise and the mask M (1 = observed), and
 proposes every entry: X̄ = G(X̃, M, (1 − M) ⊙ Z). The imputed data keep the observed values,
 X̂ = M ⊙ X̃ + (1 − M) ⊙ X̄. The discriminator guesses, entry by entry, which values were observed,
-helped by a hint H = M ⊙ B with B ~ Bernoulli(hint_rate) that reveals part of the mask. G is also
+helped by a hint that reveals part of the mask (the reference code's H = M ⊙ B with
+B ~ Bernoulli(hint_rate), or the paper's, see ``hint``). G is also
 asked to reproduce the observed entries (the reconstruction term, weighted by alpha).
 
 ``GAINImputer`` follows scikit-learn's transformer API, so it drops into a ``Pipeline`` and is
@@ -37,13 +38,16 @@ def _mlp(dim: int, hidden: int) -> nn.Sequential:
 def hint(mask: Tensor, hint_rate: float, variant: str = "reference") -> tuple[Tensor, Tensor]:
     """The hint H for the discriminator and the entries its loss is measured on.
 
-    reference (the authors' code): H = M ⊙ B, every entry scored. paper: H = M ⊙ B + 0.5 (1 − B),
-    scored only where B = 0, the entries whose mask the hint does not give away.
+    reference (the authors' code): B ~ Bernoulli(hint_rate) per entry, H = M ⊙ B, every entry
+    scored. paper (Section 4 of the paper): B has a single 0 per row, at a column drawn uniformly,
+    H = M ⊙ B + 0.5 (1 − B), and only that entry is scored; ``hint_rate`` is not used.
     """
-    b = (torch.rand_like(mask) < hint_rate).float()
     if variant == "reference":
+        b = (torch.rand_like(mask) < hint_rate).to(mask.dtype)
         return mask * b, torch.ones_like(mask)
     if variant == "paper":
+        hidden = torch.randint(mask.shape[1], (len(mask),), device=mask.device)  # one column per row
+        b = 1 - F.one_hot(hidden, mask.shape[1]).to(mask.dtype)
         return mask * b + 0.5 * (1 - b), 1 - b
     raise ValueError(f"unknown GAIN variant {variant!r}; choose 'reference' or 'paper'")
 
@@ -69,19 +73,20 @@ class GAINImputer(TransformerMixin, BaseEstimator):
 
     Parameters: ``batch_size`` 128, ``hint_rate`` 0.9, ``alpha`` 100 (weight of reconstruction),
     ``iterations`` 10,000, ``learning_rate`` 1e-3 (Adam), ``hidden`` units (None: as many as
-    columns), ``variant`` "reference" or "paper" (the hint mechanism), ``adversarial`` (False:
-    reconstruction only, an ablation), ``random_state``, ``progress`` (a progress bar),
-    ``record_every`` (iterations between rows of ``history_``).
+    columns), ``variant`` "reference" or "paper" (the hint mechanism, see ``hint``), ``adversarial``
+    (False: reconstruction only, an ablation), ``random_state``, ``progress`` (a progress bar),
+    ``record_every`` (iterations between rows of ``history_``), ``device`` (where G and D train;
+    batches and noise are drawn on the CPU, so a seed gives the same batches on any device).
     """
 
     def __init__(self, *, batch_size: int = 128, hint_rate: float = 0.9, alpha: float = 100.0,
                  iterations: int = 10000, learning_rate: float = 1e-3, hidden: int | None = None,
                  variant: str = "reference", adversarial: bool = True, random_state=None,
-                 progress: bool = True, record_every: int = 100) -> None:
+                 progress: bool = True, record_every: int = 100, device: str | torch.device = "cpu") -> None:
         self.batch_size, self.hint_rate, self.alpha = batch_size, hint_rate, alpha
         self.iterations, self.learning_rate, self.hidden = iterations, learning_rate, hidden
         self.variant, self.adversarial, self.random_state = variant, adversarial, random_state
-        self.progress, self.record_every = progress, record_every
+        self.progress, self.record_every, self.device = progress, record_every, device
 
     # --- input checks ----------------------------------------------------------------------
     def _as_array(self, X) -> np.ndarray:
@@ -137,6 +142,10 @@ class GAINImputer(TransformerMixin, BaseEstimator):
                              "Mask some values first, or use the data as it is")
         if self.variant not in ("reference", "paper"):
             raise ValueError(f"unknown GAIN variant {self.variant!r}; choose 'reference' or 'paper'")
+        try:
+            self.device_ = torch.device(self.device)
+        except (RuntimeError, TypeError):
+            raise ValueError(f"device must name a torch device ('cpu', 'cuda', 'mps'), got {self.device!r}") from None
         self.n_features_in_ = x.shape[1]
         self.min_, self.max_ = np.nanmin(x, 0), np.nanmax(x, 0)
         with np.errstate(over="ignore"):
@@ -147,26 +156,28 @@ class GAINImputer(TransformerMixin, BaseEstimator):
         self.seed_ = int(check_random_state(self.random_state).randint(2**31 - 1))
         gen = torch.Generator().manual_seed(self.seed_)
         torch.manual_seed(self.seed_)  # the networks' initial weights
-        data, m = torch.nan_to_num(self._scaled(x)), torch.from_numpy(mask).float()  # holes: 0
+        dev = self.device_
+        data = torch.nan_to_num(self._scaled(x)).to(dev)  # holes: 0
+        m = torch.from_numpy(mask).float().to(dev)
         if X_true is not None and np.shape(X_true) != x.shape:
             raise ValueError(f"X_true must have X's shape {x.shape}, got {np.shape(X_true)}")
-        truth = self._scaled(self._as_array(X_true)) if X_true is not None else None
+        truth = self._scaled(self._as_array(X_true)).to(dev) if X_true is not None else None
         dim = x.shape[1]
-        self.generator_ = _mlp(dim, self.hidden or dim)
-        self.discriminator_ = _mlp(dim, self.hidden or dim)
+        self.generator_ = _mlp(dim, self.hidden or dim).to(dev)
+        self.discriminator_ = _mlp(dim, self.hidden or dim).to(dev)
         opt_g = torch.optim.Adam(self.generator_.parameters(), lr=self.learning_rate)
         opt_d = torch.optim.Adam(self.discriminator_.parameters(), lr=self.learning_rate)
         self.history_ = []
         for it in progress_bar(range(1, self.iterations + 1), desc="training GAIN",
                                disable=not self.progress, mininterval=1.0):
-            idx = torch.randint(len(data), (min(self.batch_size, len(data)),), generator=gen)
+            idx = torch.randint(len(data), (min(self.batch_size, len(data)),), generator=gen).to(dev)
             x_mb, m_mb = data[idx], m[idx]
-            z = torch.rand(x_mb.shape, generator=gen) * NOISE_SCALE
+            z = (torch.rand(x_mb.shape, generator=gen) * NOISE_SCALE).to(dev)
             x_tilde = m_mb * x_mb + (1 - m_mb) * z  # holes filled with small noise
             h, scored = hint(m_mb, self.hint_rate, self.variant)
             x_bar = torch.sigmoid(self.generator_(torch.cat([x_tilde, m_mb], 1)))
             x_hat = m_mb * x_tilde + (1 - m_mb) * x_bar
-            loss_d = torch.zeros(())
+            loss_d = torch.zeros((), device=dev)
             if self.adversarial:  # (1) D: guess which entries were observed
                 loss_d = discriminator_loss(self.discriminator_(torch.cat([x_hat.detach(), h], 1)), m_mb, scored)
                 _finite(loss_d, it)
@@ -203,7 +214,7 @@ class GAINImputer(TransformerMixin, BaseEstimator):
 
     @torch.no_grad()
     def _impute_scaled(self, data: Tensor, m: Tensor) -> Tensor:
-        z = torch.rand(data.shape, generator=torch.Generator().manual_seed(self.seed_)) * NOISE_SCALE
+        z = (torch.rand(data.shape, generator=torch.Generator().manual_seed(self.seed_)) * NOISE_SCALE).to(data.device)
         x_tilde = m * torch.nan_to_num(data) + (1 - m) * z
         x_bar = torch.sigmoid(self.generator_(torch.cat([x_tilde, m], 1)))
         return m * x_tilde + (1 - m) * x_bar
@@ -215,7 +226,8 @@ class GAINImputer(TransformerMixin, BaseEstimator):
         if x.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {x.shape[1]} columns but GAINImputer was fitted on {self.n_features_in_}")
         mask = ~np.isnan(x)
-        imputed = self._impute_scaled(self._scaled(x), torch.from_numpy(mask).float()).double().numpy()
+        data, m = self._scaled(x).to(self.device_), torch.from_numpy(mask).float().to(self.device_)
+        imputed = self._impute_scaled(data, m).cpu().double().numpy()
         out = np.where(mask, x, imputed * self._span() + self.min_)
         if not np.isfinite(out).all():  # fit's checks should make this impossible; never return NaN
             raise FloatingPointError("GAIN produced a non-finite value; check the data's scale and refit")

@@ -157,8 +157,11 @@ def test_hint_variants():
     assert torch.equal(h * (1 - mask), torch.zeros_like(mask)) and scored.eq(1).all()
     assert abs(h.sum() / mask.sum() - 0.9) < 0.02  # 90% of the observed entries revealed
     h, scored = gain.hint(mask, 0.9, "paper")
+    assert scored.sum(1).eq(1).all()  # the paper's B: exactly one hidden entry per row
     assert torch.equal(h[scored == 1], torch.full_like(h[scored == 1], 0.5))  # hidden: 0.5
     assert torch.equal(h[scored == 0], mask[scored == 0])  # revealed: the mask itself
+    counts = scored.sum(0)  # the hidden column is drawn uniformly: 400 per column expected
+    assert counts.min() > 320 and counts.max() < 480, counts
     with pytest.raises(ValueError, match="unknown GAIN variant"):
         gain.hint(mask, 0.9, "other")
 
@@ -175,3 +178,24 @@ def test_losses_match_their_formulas():
     expected_mse = ((mask * (x - x_bar)) ** 2).mean() / mask.mean()
     expected_adv = -((1 - mask) * p.log()).mean()
     assert torch.allclose(mse, expected_mse) and torch.allclose(loss, expected_adv + 10 * expected_mse, atol=1e-6)
+
+
+def test_device_parameter():
+    x, holed, _ = correlated(n=100)
+    assert np.array_equal(fast(iterations=20).fit_transform(holed),
+                          fast(iterations=20, device=torch.device("cpu")).fit_transform(holed))
+    with pytest.raises(ValueError, match="device must name a torch device"):
+        fast(device="gpu0").fit(holed)
+    if torch.cuda.is_available():
+        imputer = fast(iterations=50, device="cuda").fit(holed, X_true=x)
+        assert next(imputer.generator_.parameters()).is_cuda
+        out = imputer.transform(holed)
+        assert isinstance(out, np.ndarray) and np.isfinite(out).all()
+
+
+def test_reconstruction_only_does_not_depend_on_alpha():
+    """Adam divides each gradient by its running size, so scaling the only loss term changes nothing."""
+    _, holed, _ = correlated(n=200)
+    a = fast(iterations=200, adversarial=False, alpha=1.0).fit_transform(holed)
+    b = fast(iterations=200, adversarial=False, alpha=100.0).fit_transform(holed)
+    assert np.allclose(a, b, atol=1e-3 * np.nanstd(holed))
