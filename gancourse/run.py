@@ -199,7 +199,8 @@ def progress_bar(iterable=None, **kwargs):
 
 def progress_interval() -> float:
     """Seconds between progress-bar redraws: lively on a screen, sparse in a log file."""
-    interactive = sys.stderr.isatty() or "ipykernel" in sys.modules
+    headless = os.environ.get("GANCOURSE_NO_WIDGETS") == "1"
+    interactive = sys.stderr.isatty() or ("ipykernel" in sys.modules and not headless)
     return 0.1 if interactive else 10.0
 
 

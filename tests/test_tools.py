@@ -18,6 +18,7 @@ def test_a_stored_progress_bar_reads_as_finished():
     assert settle(text) == "loading\n100%|######| 10/10\n10 steps done\n"
     assert settle("no bars here\n") == "no bars here\n"
     assert settle("a trailing return\r\n") == "a trailing return\n"
+    assert settle("\rbar 50%\rbar 100%\r\n") == "bar 100%\n"
 
 
 def test_the_progress_bar_is_plain_text_when_widgets_are_off(monkeypatch, capsys):
@@ -27,3 +28,15 @@ def test_the_progress_bar_is_plain_text_when_widgets_are_off(monkeypatch, capsys
     assert type(bar).__module__ == "tqdm.std"
     list(bar)
     assert "3/3" in capsys.readouterr().err
+
+
+def test_consecutive_streams_are_joined_before_settling():
+    cell = {"outputs": [
+        {"output_type": "stream", "name": "stderr", "text": "\rbar  0%"},
+        {"output_type": "stream", "name": "stderr", "text": "\rbar 50%"},
+        {"output_type": "stream", "name": "stderr", "text": "\rbar 100%\n"},
+        {"output_type": "stream", "name": "stdout", "text": "done\n"},
+        {"output_type": "display_data", "data": {}, "metadata": {}},
+        {"output_type": "stream", "name": "stdout", "text": "after\n"}]}
+    load_tool().tidy_streams(cell)
+    assert [o.get("text") for o in cell["outputs"]] == ["bar 100%\n", "done\n", None, "after\n"]

@@ -27,8 +27,24 @@ FOLDERS = ("notebooks", "solutions")
 def settle_carriage_returns(text: str) -> str:
     """What a terminal would show: each line keeps only what its last carriage return left, so a
     stored progress bar reads as it finished, not as every redraw."""
-    return "\n".join(line.rsplit("\r", 1)[-1] if "\r" in line.rstrip("\r") else line.rstrip("\r")
-                     for line in text.split("\n"))
+    return "\n".join(line.rstrip("\r").rsplit("\r", 1)[-1] for line in text.split("\n"))
+
+
+def tidy_streams(cell) -> None:
+    """Join a cell's consecutive stream outputs of the same name (stdout, stderr) and settle their
+    carriage returns, as a terminal would show them."""
+    outputs = []
+    for output in cell.get("outputs", []):
+        if (output.get("output_type") == "stream" and outputs and outputs[-1].get("output_type") == "stream"
+                and outputs[-1]["name"] == output["name"]):
+            outputs[-1]["text"] += output["text"]
+        else:
+            outputs.append(output)
+    for output in outputs:
+        if output.get("output_type") == "stream":
+            output["text"] = settle_carriage_returns(output["text"])
+    if "outputs" in cell:
+        cell["outputs"] = outputs
 
 
 def run(path: Path, profile: str | None, timeout: int) -> tuple[float, str | None]:
@@ -54,9 +70,7 @@ def run(path: Path, profile: str | None, timeout: int) -> tuple[float, str | Non
         for cell in nb.cells:  # timestamps only make diffs noisy
             cell.metadata.pop("papermill", None)
             cell.metadata.pop("execution", None)
-            for output in cell.get("outputs", []):
-                if output.get("output_type") == "stream":
-                    output["text"] = settle_carriage_returns(output["text"])
+            tidy_streams(cell)
         nb.metadata.pop("papermill", None)
         nbformat.write(nb, path)
     return time.perf_counter() - start, None
