@@ -18,7 +18,7 @@ HINT_WRONG = {
     "the mask itself": Wrong(lambda m, r: m.clone(), "the hint is the mask itself", "value"),
     "rate inverted": Wrong(lambda m, r: m * (torch.rand_like(m) > r).float(), "not rand > hint_rate", "value"),
     "probabilities, not draws": Wrong(lambda m, r: m * torch.rand_like(m), "values other than 0 and 1", "value"),
-    "the paper's 0.5 hint": Wrong(lambda m, r: (b := (torch.rand_like(m) < r).float()) * m + 0.5 * (1 - b), "GAIN paper's other hint",
+    "the paper's 0.5 hint": Wrong(lambda m, r: (b := (torch.rand_like(m) < r).float()) * m + 0.5 * (1 - b), "a 0.5-valued hint",
                                   "hint"),
     "fixed seed inside": Wrong(lambda m, r: m * (torch.rand(m.shape, generator=torch.Generator().manual_seed(1)) < r).to(m.dtype),
                                "draw fresh random numbers", "distribution"),

@@ -47,7 +47,7 @@ def check_gain_hint(fn: Callable[[Tensor, float], Tensor]) -> None:
         h = h.double()
         values = set(h.unique().tolist())
         if values == {0.0, 0.5, 1.0} or values == {0.5, 1.0}:
-            raise Fail("the hint has values 0.5", "that is the GAIN paper's other hint, B * M + 0.5 * (1 - B); "
+            raise Fail("the hint has values 0.5", "that is a 0.5-valued hint, B * M + 0.5 * (1 - B), the kind the GAIN paper describes; "
                        "this course uses H = M * B: 1 (observed, revealed) or 0 (missing or not revealed)")
         if not values <= {0.0, 1.0}:
             raise Fail("the hint has values other than 0 and 1",
