@@ -120,6 +120,9 @@ def test_stored_outputs_are_executed_small_and_clean(path):
     printed = json.dumps([o.get("text", "") for o in outputs] + [o.get("data", {}).get("text/plain", "")
                                                                for o in outputs])
     assert not re.search(r"(/work/|/root/|/home/|/tmp/|/Users/)", printed), "absolute paths in outputs"
+    # a stored widget reads as its first state (a progress bar at 0%) wherever widgets do not render
+    assert not [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert "<!-- VERIFY" not in text, "a result sentence is still waiting to be checked against its output"
 
 
 @pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
