@@ -40,3 +40,13 @@ def test_consecutive_streams_are_joined_before_settling():
         {"output_type": "stream", "name": "stdout", "text": "after\n"}]}
     load_tool().tidy_streams(cell)
     assert [o.get("text") for o in cell["outputs"]] == ["bar 100%\n", "done\n", None, "after\n"]
+
+
+def test_a_progress_bar_around_a_live_figure_is_stored_once_finished():
+    cell = {"outputs": [
+        {"output_type": "stream", "name": "stderr", "text": "\rbar  0%"},
+        {"output_type": "display_data", "data": {}, "metadata": {}},
+        {"output_type": "stream", "name": "stderr", "text": "\rbar 100%\n"},
+        {"output_type": "stream", "name": "stdout", "text": "done\n"}]}
+    load_tool().tidy_streams(cell)
+    assert [o.get("text") for o in cell["outputs"]] == [None, "bar 100%\n", "done\n"]

@@ -31,8 +31,9 @@ def settle_carriage_returns(text: str) -> str:
 
 
 def tidy_streams(cell) -> None:
-    """Join a cell's consecutive stream outputs of the same name (stdout, stderr) and settle their
-    carriage returns, as a terminal would show them."""
+    """Join a cell's consecutive stream outputs of the same name, and all its stderr (where progress
+    bars draw, around any figure they update) into its last stderr output; then settle carriage
+    returns as a terminal would show them."""
     outputs = []
     for output in cell.get("outputs", []):
         if (output.get("output_type") == "stream" and outputs and outputs[-1].get("output_type") == "stream"
@@ -40,6 +41,10 @@ def tidy_streams(cell) -> None:
             outputs[-1]["text"] += output["text"]
         else:
             outputs.append(output)
+    stderr = [o for o in outputs if o.get("output_type") == "stream" and o["name"] == "stderr"]
+    if len(stderr) > 1:
+        stderr[-1]["text"] = "".join(o["text"] for o in stderr)
+        outputs = [o for o in outputs if not any(o is e for e in stderr[:-1])]
     for output in outputs:
         if output.get("output_type") == "stream":
             output["text"] = settle_carriage_returns(output["text"])
