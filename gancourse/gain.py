@@ -252,7 +252,8 @@ def scaled_rmse(imputed: np.ndarray, truth: np.ndarray, missing: np.ndarray,
     """The paper's metric: RMSE on the ``missing`` entries after min-max scaling by the column
     ranges of ``reference`` (default: ``truth``), so every column counts alike."""
     reference = truth if reference is None else reference
-    low, span = reference.min(0), reference.max(0) - reference.min(0) + 1e-6
+    low, span = reference.min(0), reference.max(0) - reference.min(0)
+    span = np.where(span > 0, span, 1.0)  # a constant column (digits' blank border) keeps its own units
     diff = ((imputed - low) / span - (truth - low) / span)[missing]
     return float(np.sqrt((diff ** 2).mean()))
 

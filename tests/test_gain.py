@@ -199,3 +199,12 @@ def test_reconstruction_only_does_not_depend_on_alpha():
     a = fast(iterations=200, adversarial=False, alpha=1.0).fit_transform(holed)
     b = fast(iterations=200, adversarial=False, alpha=100.0).fit_transform(holed)
     assert np.allclose(a, b, atol=1e-3 * np.nanstd(holed))
+
+
+def test_scaled_rmse_does_not_blow_up_a_constant_column():
+    from gancourse.gain import scaled_rmse
+    truth = np.array([[0.0, 1.0], [0.0, 3.0], [0.0, 5.0]])  # column 0 is constant, like digits' border
+    missing = np.array([[True, True], [False, False], [False, False]])
+    imputed = truth.copy()
+    imputed[0] = [1e-4, 2.0]  # off by 1e-4 (raw units) and by 1 (a quarter of column 1's range)
+    assert scaled_rmse(imputed, truth, missing) == pytest.approx(np.sqrt((1e-8 + 0.25 ** 2) / 2))
