@@ -58,6 +58,9 @@ def run(path: Path, profile: str | None, timeout: int) -> tuple[float, str | Non
     parameters = {"profile": profile} if profile else {}
     if "resume" in declared:
         parameters["resume"] = False
+    if os.environ.get("GANCOURSE_DATA"):  # the kernel runs in the notebook's folder: no absolute paths stored
+        root = Path(os.environ["GANCOURSE_DATA"]).expanduser().resolve()
+        os.environ["GANCOURSE_DATA"] = os.path.relpath(root, path.parent)
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / path.name
