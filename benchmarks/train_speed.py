@@ -105,7 +105,8 @@ def main() -> None:
     torch.set_flush_denormal(True)  # as train_gan does
     data = gc.load_dataset("mnist", "train")
     clf = load_classifier("mnist")
-    real = gc.load_dataset("mnist", "test").images[:2000]
+    real = gc.load_dataset("mnist", "test").images
+    real = real[metrics.random_subset(len(real), 2000)]  # a random draw: the split is ordered by writer
     print(f"MNIST ({data.source}), {torch.get_num_threads()} threads; threshold: classifier-feature "
           f"FID <= {args.fid:g} (2,000 vs 2,000); budget {args.minutes:g} min per recipe")
     rows = []

@@ -90,6 +90,15 @@ def parzen_protocol(samples: Tensor, dataset: str = "mnist", root=None) -> dict:
 
 
 @torch.no_grad()
+def random_subset(n_items: int, n: int, seed: int = 0) -> Tensor:
+    """Indices of a seeded random draw of ``n`` of ``n_items`` (all of them when ``n`` exceeds it).
+
+    FID references are drawn this way, never as the first images: MNIST's test split is ordered by
+    writer group, so its first images are not a fair sample of it.
+    """
+    return torch.randperm(n_items, generator=torch.Generator().manual_seed(seed))[:n]
+
+
 def nearest_neighbours(queries: Tensor, reference: Tensor, batch_size: int = 500) -> tuple[Tensor, Tensor]:
     """For each query image, the pixel-space L2 distance to its nearest ``reference`` image and
     that image's index."""
@@ -258,9 +267,7 @@ def evaluate(images: Tensor, dataset: str = "mnist", labels: Tensor | None = Non
         raise ValueError(f"expected {len(images)} labels, one per image, got {len(labels)}")
     clf = clf if clf is not None else load_classifier(dataset, profile, root=root)
     test = load_dataset(dataset, "test", root)
-    # a seeded random subset: MNIST's test split is ordered by writer group, so its first images
-    # are not a fair sample of it
-    pick = torch.randperm(len(test), generator=torch.Generator().manual_seed(0))[:n_real]
+    pick = random_subset(len(test), n_real)
     real, real_labels = test.images[pick], test.labels[pick]
     result, seconds = {"n_samples": len(images)}, {}
 

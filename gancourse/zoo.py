@@ -17,7 +17,7 @@ from gancourse.classifier import load_classifier
 from gancourse.config import make_config
 from gancourse.data import load_dataset
 from gancourse.device import seed_everything
-from gancourse.metrics import fid
+from gancourse.metrics import fid, random_subset
 from gancourse.models import build_models
 from gancourse.runs import sample
 from gancourse.train import train_gan
@@ -78,7 +78,8 @@ def run_zoo(names, seeds, steps: int, profile: str, dataset: str = "mnist", n_fi
     returns one row per run: name, loss, seed, FID (``n_fid`` samples vs as many test images),
     seconds, the run's history and 32 samples from fixed noise."""
     data = load_dataset(dataset, "train")
-    test = load_dataset(dataset, "test").images[:n_fid]
+    test = load_dataset(dataset, "test").images
+    test = test[random_subset(len(test), n_fid)]  # a random draw: the split is ordered
     clf = load_classifier(dataset, profile if profile != "quick" else "quick")
     rows = []
     for name in names:
