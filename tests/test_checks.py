@@ -47,11 +47,13 @@ def test_the_result_shows_nothing_in_a_notebook(capsys):
 
 def test_checks_leave_the_random_state_alone(capsys):
     from gancourse.conditional import mismatched_labels
+    from gancourse.train import discriminator_step
     torch.manual_seed(123)
     expected = torch.rand(3)
     torch.manual_seed(123)
     checks.check_mismatched_labels(mismatched_labels)
     checks.check_gain_hint(lambda m, r: m * (torch.rand_like(m) < r).float())
+    checks.check_discriminator_step(discriminator_step)  # seeds its own draws, on a forked state
     assert torch.equal(torch.rand(3), expected)
     capsys.readouterr()
 

@@ -61,12 +61,14 @@ def report(name: str, problem: str | None = None, hint: str = "") -> CheckResult
 
 def check(name: str) -> Callable[[Callable[..., None]], Callable[..., CheckResult]]:
     """Decorate a check body: ``Fail`` becomes [FAIL], an untouched exercise fails and re-raises,
-    and any other exception (a type the check did not expect) becomes a [FAIL] naming it."""
+    and any other exception (a type the check did not expect) becomes a [FAIL] naming it. The body
+    runs on a forked random state, so a check never moves the caller's."""
     def decorate(body: Callable[..., None]) -> Callable[..., CheckResult]:
         @functools.wraps(body)
         def run(*args: Any, **kwargs: Any) -> CheckResult:
             try:
-                body(*args, **kwargs)
+                with torch.random.fork_rng(devices=[]):  # the student's random state stays theirs
+                    body(*args, **kwargs)
             except Fail as fail:
                 return report(name, fail.problem, fail.hint)
             except NotDone as not_done:

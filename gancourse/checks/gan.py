@@ -108,7 +108,7 @@ def check_discriminator_step(fn: Callable) -> None:
         if all(torch.allclose(p, s, atol=1e-5) for p, s in zip(D.parameters(), stale)):
             raise Fail("D's update includes gradients left over from before", "call opt_d.zero_grad() before loss.backward()")
         raise Fail("D's update differs from the reference step",
-                   "draw z = torch.randn(len(x_real), G.latent_dim) first, then compute "
+                   "draw z = torch.randn(len(x_real), G.latent_dim, device=x_real.device) first, then compute "
                    "d_loss(D(x_real), D(x_fake)), real logits first, and step once")
     if not isinstance(out, dict) or not {"loss_d", "d_real", "d_fake"} <= set(out):
         raise Fail(f"returned {describe(out)}", "return a dict with loss_d, d_real, d_fake")
