@@ -9,7 +9,8 @@ from gancourse.cli import main
 
 
 def test_help_on_every_command():
-    for argv in (["--help"], ["train", "--help"], ["sample", "--help"], ["evaluate", "--help"]):
+    for argv in (["--help"], ["train", "--help"], ["sample", "--help"], ["evaluate", "--help"],
+                 ["translate", "--help"]):
         out = subprocess.run([sys.executable, "-m", "gancourse", *argv], capture_output=True, text=True)
         assert out.returncode == 0 and "usage:" in out.stdout
 

@@ -166,3 +166,8 @@ def test_cli_train_pix2pix_then_translate(tmp_path, capsys):
     assert "expected uint8 images of shape (N, 28, 28) or (N, 32, 32)" in capsys.readouterr().err
     assert main(["sample", str(run), "--n", "2", "--out", str(tmp_path / "s.npz")]) == 2
     assert "use translate" in capsys.readouterr().err
+    for out, message in ((tmp_path / "in.npz" / "o.npz", "is an existing file"), (tmp_path, "is a directory"),
+                         (tmp_path / "in.npz", "is this command's input")):
+        assert main(["translate", str(run), "--input", str(tmp_path / "in.npz"), "--out", str(out)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert message in err and "\n" not in err and "Traceback" not in err, err
