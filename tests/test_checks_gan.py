@@ -123,7 +123,7 @@ def step_variant(detach=True, zero_grad="before", step=True, swap=False, also_g=
                  freeze_g=False, no_grad=False, in_place=False, probs_after=False, twice=False):
     def d_step(G, D, batch, opt_d, d_loss):
         x_real, _ = batch
-        z = torch.randn(len(x_real), G.latent_dim)
+        z = torch.randn(len(x_real), G.latent_dim, device=x_real.device)
         if eval_g:
             G.eval()
         if freeze_g:

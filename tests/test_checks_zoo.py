@@ -74,7 +74,7 @@ def gp(eps_shape=None, reduce="sum", norm="sample", minus=1.0, square=True, grap
     """A gradient penalty with one thing changed (the defaults give the right one)."""
     def fn(D, x_real, x_fake):
         shape = eps_shape(x_real) if eps_shape else (len(x_real),) + (1,) * (x_real.dim() - 1)
-        eps = torch.rand(shape, dtype=x_real.dtype)
+        eps = torch.rand(shape, dtype=x_real.dtype, device=x_real.device)
         x_hat = {"interpolate": eps * x_real + (1 - eps) * x_fake, "real": x_real, "fake": x_fake}[where]
         x_hat = x_hat.detach().requires_grad_(True)
         out = D(x_hat)
@@ -110,7 +110,7 @@ GP_WRONG = {
 
 
 def gp_grad_outputs(D, x_real, x_fake):
-    eps = torch.rand(x_real.shape[0], *[1] * (x_real.dim() - 1))
+    eps = torch.rand(x_real.shape[0], *[1] * (x_real.dim() - 1), device=x_real.device)
     x_hat = x_fake + eps * (x_real - x_fake)
     x_hat.requires_grad_()
     out = D(x_hat)

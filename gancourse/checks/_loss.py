@@ -53,8 +53,9 @@ def mask(name: str, *shape: int, p: float = 0.7) -> Arg:
 
 
 def labels(name: str, num_classes: int) -> Arg:
-    """Integer class labels of shape (batch,)."""
-    return Arg(name, lambda g, dt, n: torch.randint(0, num_classes, (n,), generator=g), grad=False)
+    """Integer class labels of shape (batch,). Odd batch sizes leave the last class out, so an answer
+    that reads the number of classes off the labels (``F.one_hot(y)`` without ``num_classes``) shows."""
+    return Arg(name, lambda g, dt, n: torch.randint(0, num_classes - n % 2, (n,), generator=g), grad=False)
 
 
 def number(name: str, low: float, high: float) -> Arg:

@@ -30,6 +30,7 @@ class Op:
 
     name: str
     detail: dict = field(default_factory=dict)
+    call: tuple | None = field(default=None, repr=False, compare=False)  # (func, args, kwargs), to replay it
 
     def __repr__(self) -> str:
         extra = ", ".join(f"{k}={v}" for k, v in self.detail.items())
@@ -47,7 +48,9 @@ def _detail(name: str, args: tuple, kwargs: dict) -> dict:
         eps = args[7] if len(args) > 7 else kwargs.get("eps", 1e-5)
         weight = args[3] if len(args) > 3 else kwargs.get("weight")
         features = args[0].shape[1] if isinstance(args[0], Tensor) and args[0].dim() > 1 else None
-        return {"features": features, "training": bool(training), "eps": float(eps), "affine": weight is not None}
+        running = args[1] if len(args) > 1 else kwargs.get("running_mean")
+        return {"features": features, "training": bool(training), "eps": float(eps), "affine": weight is not None,
+                "tracks": running is not None}
     return {}
 
 
@@ -60,7 +63,7 @@ class _Recorder(TorchFunctionMode):
         kwargs = kwargs or {}
         name = getattr(func, "__name__", "").rstrip("_")
         if name in LAYER_OPS:
-            self.ops.append(Op(name, _detail(name, args, kwargs)))
+            self.ops.append(Op(name, _detail(name, args, kwargs), (func, args, kwargs)))
         return func(*args, **kwargs)
 
 
@@ -119,6 +122,10 @@ def expect_plain_batchnorm(ops: list[Op], layer: str = "nn.BatchNorm2d(c)") -> N
         if abs(op.detail["eps"] - 1e-5) > 1e-9:
             raise Fail(f"a BatchNorm runs with eps = {op.detail['eps']}",
                        f"{layer.replace('c)', 'c, 0.8)')} sets eps, not momentum: write {layer}, or momentum=0.2 by name")
+        if not op.detail.get("tracks", True):
+            raise Fail("a BatchNorm keeps no running statistics (track_running_stats=False)",
+                       f"keep {layer}'s default: in eval mode, when sampling, it then normalises with the statistics "
+                       "it learned instead of each batch's own")
         if not op.detail["affine"]:
             raise Fail("a BatchNorm runs without its learned scale and shift (affine=False)",
                        f"keep {layer}'s default affine=True: the network learns each channel's scale and shift")
@@ -148,3 +155,81 @@ def expect_output_range(model: nn.Module, inputs: tuple, low: float = -1.0, high
             raise Fail(f"with the last layer's output at {bias:+.0f} everywhere the images were in {got}, "
                        f"expected {bound:+.0f}", "end with Tanh and nothing after it: the images must span [-1, 1] "
                        "like the data, no (tanh + 1) / 2, no rescaling")
+
+
+_REPLAYED = {"linear", "conv2d", "conv_transpose2d", "batch_norm"}  # layers with weights: taken from the trace
+_CANONICAL = {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid, "flatten": lambda h: h.flatten(1),
+              "leaky_relu": lambda h: torch.nn.functional.leaky_relu(h, 0.2)}
+
+
+def weighted(layer_names: list[str]) -> list[str]:
+    """The names of the layers with weights (and dropout), the activations left out: a forward that
+    writes its activations by hand is compared on these, and on its numbers (:func:`forward_matches`)."""
+    return [n for n in layer_names if n in _REPLAYED | {"dropout"}]
+
+
+def replay(ops: list[Op], x: Tensor, recipe: list[str]) -> Tensor | None:
+    """What ``recipe`` (layer names in order) computes from ``x`` with the layers ``forward`` ran: each
+    weighted layer is the next traced one of its name, called as it was; activations are the
+    canonical ones (LeakyReLU with slope 0.2). None if the trace lacks a layer the recipe needs."""
+    queue = {name: [op for op in ops if op.name == name] for name in _REPLAYED}
+    h = x
+    for name in recipe:
+        if name in _REPLAYED:
+            if not queue[name]:
+                return None
+            func, args, kwargs = queue[name].pop(0).call
+            try:
+                h = func(h, *args[1:], **kwargs)
+            except (RuntimeError, ValueError):  # the layers do not fit this order: not the recipe
+                return None
+        else:
+            h = _CANONICAL[name](h)
+    return h
+
+
+def _scramble_batchnorms(model: nn.Module) -> None:
+    """Give every BatchNorm a random scale, shift and running statistics, so that in eval mode it is
+    far from the identity and a BatchNorm whose output is thrown away shows."""
+    gen = torch.Generator().manual_seed(7)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                for t, low in ((m.weight, 0.5), (m.running_var, 0.5)):
+                    if t is not None:
+                        t.copy_(torch.rand(t.shape, generator=gen) + low)
+                for t in (m.bias, m.running_mean):
+                    if t is not None:
+                        t.copy_(torch.randn(t.shape, generator=gen))
+
+
+def forward_matches(model: nn.Module, inputs: tuple, recipe: list[str],
+                    part: Callable[[Tensor], Tensor] = lambda out: out) -> bool:
+    """Whether ``forward`` computes exactly ``recipe`` from its own layers: in eval mode (dropout off),
+    with scrambled BatchNorms, ``part(output)`` must equal :func:`replay` up to its shape. Catches a
+    layer whose output is discarded and any operation added between the layers, and accepts any way
+    of writing the activations (``nn`` modules, ``F`` functions, tensor methods, ``torch.where``)."""
+    probe = copy.deepcopy(model).eval()
+    _scramble_batchnorms(probe)
+    with torch.no_grad():
+        out, ops = trace(probe, *inputs)
+        expected = replay(ops, inputs[0], recipe)
+        if expected is None or not isinstance(out, Tensor):
+            return False
+        got = part(out)
+        return got.numel() == expected.numel() and torch.allclose(got.reshape(expected.shape), expected,
+                                                                   rtol=1e-4, atol=1e-5)
+
+
+def expect_device_follows(fn: Callable, *args: Any, hint: str) -> None:
+    """Run ``fn`` on arguments moved to PyTorch's ``meta`` device (shapes without data, as a GPU would
+    hold them): a tensor the answer creates on the CPU meets them and fails. Errors of any other kind
+    (``.item()`` has no value to read on meta) are not this probe's business."""
+    moved = [a.to("meta") if isinstance(a, (Tensor, nn.Module)) else a for a in args]
+    try:
+        fn(*moved)
+    except Exception as err:  # noqa: BLE001 - only a device mismatch counts here
+        text = str(err)
+        if "device" in text and ("expected" in text or "same device" in text):
+            raise Fail("a tensor was created on the CPU while the inputs are on another device "
+                       f"({text.splitlines()[0][:80]})", hint) from None

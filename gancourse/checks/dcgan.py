@@ -9,7 +9,8 @@ import torch
 from torch import Tensor, nn
 
 from gancourse.checks._base import Fail, call, check, describe, seeded
-from gancourse.checks._modules import expect_plain_batchnorm, expect_same_modes, names, snapshot, trace
+from gancourse.checks._modules import (expect_plain_batchnorm, expect_same_modes, forward_matches, names, snapshot,
+                                      trace, weighted)
 
 _ACT = {"relu", "leaky_relu"}
 
@@ -50,6 +51,9 @@ def check_upsample_block(make_block: Callable[[int, int], nn.Module]) -> None:
             raise Fail(f"forward applies transposed convolutions with weights {[op.detail['weight'] for op in up]}",
                        "one nn.ConvTranspose2d(c_in, c_out, ...)")
         order = names(layers)
+        matches = forward_matches(block, (x,), ["conv_transpose2d", "batch_norm", "relu"])
+        if matches and weighted(order) == ["conv_transpose2d", "batch_norm"] and order[2:] != ["relu"]:
+            order = ["conv_transpose2d", "batch_norm", "relu"]  # a ReLU written by hand: its numbers are right
         if order[:2] != ["conv_transpose2d", "batch_norm"]:
             raise Fail(f"forward applies {' -> '.join(order)}", "normalise the convolution's output: "
                        "nn.BatchNorm2d(c_out) right after it (a layer counts only if forward runs it)")
@@ -62,6 +66,9 @@ def check_upsample_block(make_block: Callable[[int, int], nn.Module]) -> None:
             raise Fail(f"forward applies {' -> '.join(order)}", "DCGAN's generator uses ReLU (nn.ReLU()); LeakyReLU "
                        "is for its discriminator")
         expect_plain_batchnorm(ops, "nn.BatchNorm2d(c_out)")
+        if not matches:
+            raise Fail("the block's output is not ReLU(BatchNorm(conv(x))) of its own layers",
+                       "pass each layer's output on to the next and return the last one; add nothing between them")
         twin = copy.deepcopy(block).double()
         out = call(twin, x.double(), what="the block in float64")
         if not isinstance(out, Tensor) or out.dtype != torch.float64:
@@ -101,6 +108,10 @@ def check_dcgan_discriminator(make_discriminator: Callable[[int], nn.Module]) ->
         order = names(layers)
         if order and order[-1] in {"sigmoid", "tanh", "softmax", "hardtanh", "clamp"}:
             raise Fail(f"the last operation is {order[-1]}", "return logits: the loss applies the sigmoid itself")
+        recipe = ["conv2d", "leaky_relu", "conv2d", "batch_norm", "leaky_relu", "flatten", "linear"]
+        matches = forward_matches(D, (x,), recipe)
+        if matches and weighted(order) == weighted(recipe):
+            order = [n for n in recipe if n != "flatten"]  # activations written by hand: their numbers are right
         if order != ["conv2d", "leaky_relu", "conv2d", "batch_norm", "leaky_relu", "linear"]:
             raise Fail(f"forward applies {' -> '.join(order)}", f"expected {_disc_ops(size)}; "
                        "no BatchNorm on the first layer, which sees raw pixels")
@@ -114,6 +125,10 @@ def check_dcgan_discriminator(make_discriminator: Callable[[int], nn.Module]) ->
             raise Fail(f"for {size}x{size} images the linear layer takes {flat} inputs",
                        "each stride-2 conv must halve H and W exactly: kernel 4, padding 1 (or kernel 3, padding 1 "
                        "for even sizes); the flattened size is 128 * (image_size // 4) ** 2")
+        if not matches:
+            raise Fail("D's output is not what its own layers give in that order",
+                       "pass each layer's output on to the next and return the linear layer's; add nothing between "
+                       "them (a BatchNorm whose result is not used does not count)")
 
 
 def _init_probe_net() -> nn.Module:
@@ -170,6 +185,13 @@ def check_dcgan_init(init_weights: Callable[[nn.Module], None]) -> None:
         elif any(not torch.equal(a, b) for a, b in zip(module.parameters(), old.parameters())):
             raise Fail(f"the {label} was re-initialised too", "touch only convolutions, linear layers and BatchNorm: "
                        "test isinstance(m, ...) for those, and leave every other module as it is")
+    for module, old in zip(net, original):
+        changed = [name for name, b in module.named_buffers() if not torch.equal(b, dict(old.named_buffers())[name])]
+        settings = [k for k in ("eps", "momentum") if getattr(module, k, None) != getattr(old, k, None)]
+        if changed or settings:
+            raise Fail(f"the {type(module).__name__}'s {', '.join(changed + settings)} changed",
+                       "initialise weights and biases only: BatchNorm's running statistics, eps and momentum "
+                       "are not parameters to draw")
     if torch.equal(net[0].weight, net[-1].weight):
         raise Fail("two layers of the same shape got identical weights", "do not reseed inside init_weights "
                    "(no torch.manual_seed there): every layer needs its own draw")

@@ -10,8 +10,8 @@ from torch import Tensor, nn
 
 from gancourse.checks._base import Fail, call, check, close, describe, seeded
 from gancourse.checks._loss import logits, probe_loss
-from gancourse.checks._modules import (expect_output_range, expect_plain_batchnorm, expect_same_modes, names, snapshot,
-                                      trace, weights_changed)
+from gancourse.checks._modules import (expect_device_follows, expect_output_range, expect_plain_batchnorm,
+                                      expect_same_modes, forward_matches, names, snapshot, trace, weighted, weights_changed)
 from gancourse.losses import discriminator_loss
 from gancourse.train import discriminator_step
 
@@ -70,11 +70,17 @@ class _StandInG(nn.Module):
 
 def _stand_ins(seed: int) -> tuple[nn.Module, nn.Module, Tensor]:
     gen = seeded(seed)
-    G, D = _StandInG(), nn.Sequential(nn.Linear(6, 5), nn.LeakyReLU(0.2), nn.Linear(5, 1), nn.Flatten(0))
+    G, D = _StandInG(), nn.Sequential(nn.Linear(6, 5), nn.BatchNorm1d(5), nn.LeakyReLU(0.2), nn.Linear(5, 1),
+                                      nn.Flatten(0))  # BatchNorm: a step that switches D to eval mode shows
     with torch.no_grad():
         for p in [*G.parameters(), *D.parameters()]:
             p.copy_(torch.randn(p.shape, generator=gen) * 0.5)
     return G, D, torch.randn(8, 6, generator=gen)
+
+
+def _another_d_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+    """Not BCE: a step must use the loss it is given."""
+    return F.softplus(-2 * real_logits).mean() + 0.5 * F.softplus(fake_logits).mean()
 
 
 @check("discriminator step")
@@ -82,14 +88,15 @@ def check_discriminator_step(fn: Callable) -> None:
     """Check ``fn(G, D, batch, opt_d, d_loss) -> dict``: one update of D, none of G, fakes detached."""
     G, D, x = _stand_ins(0)
     G_ref, D_ref = copy.deepcopy(G), copy.deepcopy(D)
+    g_before_model, d_before_model = copy.deepcopy(G), copy.deepcopy(D)
     g_before, d_before, x_before = snapshot(G), snapshot(D), x.clone()
     opt = torch.optim.SGD(D.parameters(), lr=0.1)
     for p in D.parameters():
         p.grad = torch.full_like(p, 5.0)  # left over from an earlier step: must be cleared
     torch.manual_seed(0)
-    out = call(fn, G, D, (x, torch.zeros(8, dtype=torch.long)), opt, discriminator_loss)
+    out = call(fn, G, D, (x, torch.zeros(8, dtype=torch.long)), opt, _another_d_loss)
     torch.manual_seed(0)
-    ref = discriminator_step(G_ref, D_ref, (x, None), torch.optim.SGD(D_ref.parameters(), lr=0.1))
+    ref = discriminator_step(G_ref, D_ref, (x, None), torch.optim.SGD(D_ref.parameters(), lr=0.1), _another_d_loss)
     if not torch.equal(x, x_before):
         raise Fail("the real batch was changed in place", "leave the caller's tensors alone")
     if any(p.grad is not None and p.grad.abs().sum() > 0 for p in G.parameters()):
@@ -107,9 +114,19 @@ def check_discriminator_step(fn: Callable) -> None:
         stale = [b - 0.1 * (q.grad + 5.0) for b, q in zip(d_before.weights, D_ref.parameters())]
         if all(torch.allclose(p, s, atol=1e-5) for p, s in zip(D.parameters(), stale)):
             raise Fail("D's update includes gradients left over from before", "call opt_d.zero_grad() before loss.backward()")
+        G_bce, D_bce = copy.deepcopy(g_before_model), copy.deepcopy(d_before_model)
+        torch.manual_seed(0)
+        discriminator_step(G_bce, D_bce, (x, None), torch.optim.SGD(D_bce.parameters(), lr=0.1))
+        if all(torch.allclose(p, q, atol=1e-5) for p, q in zip(D.parameters(), D_bce.parameters())):
+            raise Fail("the step trained D with BCE although it was given another d_loss",
+                       "compute loss = d_loss(D(x_real), D(x_fake)) with the d_loss passed in: the caller picks it")
         raise Fail("D's update differs from the reference step",
                    "draw z = torch.randn(len(x_real), G.latent_dim, device=x_real.device) first, then compute "
                    "d_loss(D(x_real), D(x_fake)), real logits first, and step once")
+    G_meta, D_meta = copy.deepcopy(g_before_model), copy.deepcopy(d_before_model)
+    expect_device_follows(lambda g, d, x_: fn(g, d, (x_, None), torch.optim.SGD(d.parameters(), lr=0.1),
+                                              _another_d_loss), G_meta, D_meta, x,
+                          hint="draw z where the data is: torch.randn(len(x_real), G.latent_dim, device=x_real.device)")
     if not isinstance(out, dict) or not {"loss_d", "d_real", "d_fake"} <= set(out):
         raise Fail(f"returned {describe(out)}", "return a dict with loss_d, d_real, d_fake")
     if not all(isinstance(out[k], float) for k in ("loss_d", "d_real", "d_fake")):
@@ -170,13 +187,18 @@ def check_mlp_generator(G: nn.Module) -> None:
         raise Fail(f"BatchNorm1d eps = {bns[0]['eps']}",
                    "BatchNorm1d(n, 0.8) sets eps, not momentum; write momentum=0.2 explicitly")
     expect_plain_batchnorm(ops, "nn.BatchNorm1d(n)")
-    if names(layers) != _MLP_OPS:
+    matches = forward_matches(model, (z,), _MLP_OPS)
+    if names(layers) != _MLP_OPS and not (matches and weighted(names(layers)) == weighted(_MLP_OPS)):
         raise Fail(f"forward applies {' -> '.join(names(layers))}",
                    "each hidden layer: Linear, (BatchNorm1d), LeakyReLU(0.2); then Linear(1024, 784) and Tanh")
     slopes = [op.detail["slope"] for op in layers if op.name == "leaky_relu"]
     if any(abs(s - 0.2) > 1e-9 for s in slopes):
         raise Fail(f"LeakyReLU slopes {slopes}", "use a negative slope of 0.2: nn.LeakyReLU(0.2)")
     expect_output_range(model, (torch.randn(16, 100, generator=seeded(1)),))
+    if not matches:
+        raise Fail("forward's output is not what its own layers give in the lecture's order",
+                   "pass each layer's output on to the next, h = act(bn(fc(h))), and add nothing between the "
+                   "layers: no extra noise, scaling, normalisation or abs")
     for batch in (5, 1):  # any batch size, not only the one tried above
         out = call(copy.deepcopy(G).eval(), torch.randn(batch, 100, generator=seeded(batch)), what="forward")
         if not isinstance(out, Tensor) or tuple(out.shape) != (batch, 1, 28, 28):
@@ -187,6 +209,9 @@ def check_mlp_generator(G: nn.Module) -> None:
     except Exception:  # noqa: BLE001 - a generator built another way: nothing to probe here
         other = None
     if other is not None:
+        if getattr(other, "latent_dim", None) != 64:
+            raise Fail(f"MyGenerator(latent_dim=64).latent_dim is {getattr(other, 'latent_dim', None)!r}",
+                       "keep self.latent_dim = latent_dim: the training loop draws z of that size")
         out = call(other.eval(), torch.randn(3, 64, generator=seeded(2)), what="MyGenerator(latent_dim=64)")
         if not isinstance(out, Tensor) or tuple(out.shape) != (3, 1, 28, 28):
             raise Fail(f"MyGenerator(latent_dim=64) on z of shape (3, 64) returned {describe(out)}",

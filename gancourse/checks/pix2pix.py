@@ -9,7 +9,8 @@ from torch import Tensor, nn
 
 from gancourse.checks._base import Fail, as_number, call, check, describe, seeded
 from gancourse.checks._loss import Arg, data, logits, number, probe_loss
-from gancourse.checks._modules import expect_plain_batchnorm, expect_same_modes, names, snapshot, trace
+from gancourse.checks._modules import (expect_plain_batchnorm, expect_same_modes, forward_matches, names, snapshot,
+                                      trace, weighted)
 
 
 def _skip_at(out: Tensor, skip: Tensor) -> slice | None:
@@ -58,6 +59,10 @@ def check_unet_skip_block(make_block: Callable[[int, int], nn.Module]) -> None:
         if x.grad is None or not x.grad.abs().sum() > 0:
             raise Fail("no gradient flows back into x", "build the upsampled half from x, without .detach()")
         order = [n for n in names(ops) if n not in {"cat", "dropout"}]
+        up = (lambda o: o[:, :c_out]) if where.start else (lambda o: o[:, c_skip:])  # the channels beside skip
+        matches = forward_matches(block, (x, skip), ["conv_transpose2d", "batch_norm", "relu"], part=up)
+        if matches and weighted(order) == ["conv_transpose2d", "batch_norm"] and order[-1:] != ["relu"]:
+            order = ["conv_transpose2d", "batch_norm", "relu"]  # a ReLU written by hand: its numbers are right
         if "conv_transpose2d" not in order:
             raise Fail(f"forward applies {' -> '.join(order)}", "upsample with nn.ConvTranspose2d(c_in, c_out, 4, 2, 1), "
                        "as the exercise asks (upsample + conv is lecture 3's alternative)")
@@ -70,6 +75,10 @@ def check_unet_skip_block(make_block: Callable[[int, int], nn.Module]) -> None:
             raise Fail(f"forward applies {' -> '.join(order)}", "end the upsampling with BatchNorm then nn.ReLU() "
                        "(pix2pix's decoder uses ReLU, its encoder LeakyReLU)")
         expect_plain_batchnorm(ops, "nn.BatchNorm2d(c_out)")
+        if not matches:
+            raise Fail("the upsampled channels are not ReLU(BatchNorm(transposed conv(x))) of the block's own layers",
+                       "pass each layer's output on to the next and concatenate the last one with skip; add "
+                       "nothing between them")
 
 
 def _field(layers, backward_from_first=False, jump_is_stride=False):

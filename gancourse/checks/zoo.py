@@ -9,6 +9,7 @@ from torch import Tensor, nn
 
 from gancourse.checks._base import Fail, call, check, close, expect_scalar, seeded
 from gancourse.checks._loss import logits, probe_loss
+from gancourse.checks._modules import expect_device_follows
 from gancourse.losses import hinge_discriminator_loss, lsgan_discriminator_loss, lsgan_generator_loss
 
 
@@ -107,6 +108,14 @@ def check_gradient_penalty(fn: Callable[[nn.Module, Tensor, Tensor], Tensor]) ->
         if D.w.grad is None or not torch.allclose(D.w.grad, 2 * (3.0 - 1) * w / 3.0, atol=1e-4):
             raise Fail("the penalty's gradient with respect to D's weights is wrong",
                        "differentiate D(x_hat).sum() with create_graph=True, so the penalty trains D")
+        # 1b. a gentle critic: |w| = 0.5 < 1, penalised too, (0.5 - 1)^2 = 0.25
+        D = _Recorder(torch.ones(dim), linear=w / 6.0)
+        value = expect_scalar(call(fn, D, x_real, x_fake), "the penalty")
+        if not close(value, 0.25, 1e-3):
+            raise Fail(f"for D(x) = w.x with |w| = 0.5 the penalty is 0.25, got {value.item():.4f}",
+                       "WGAN-GP penalises gradients below 1 as well as above: (||grad|| - 1)^2, not "
+                       "relu(||grad|| - 1)^2" if close(value, 0.0, 1e-6) else
+                       "per sample (||grad|| - 1)^2, averaged")
         # 2. a critic whose gradient changes: with x_fake = x_real every x_hat is x_real itself
         D = _Recorder(torch.rand(dim, generator=gen) * 2 + 0.2)
         value = expect_scalar(call(fn, D, x_real, x_real.clone()), "the penalty")
@@ -138,3 +147,25 @@ def check_gradient_penalty(fn: Callable[[nn.Module, Tensor, Tensor], Tensor]) ->
         if not close(value, _penalty_at(D, x_hat), 1e-3):
             raise Fail("the penalty is not the one at the points D was called on",
                        "take the gradient of D at x_hat itself (x_hat.requires_grad_(True))")
+    # 4. on another device: eps must be drawn where the images are
+    expect_device_follows(fn, _Recorder(torch.ones(4)), torch.randn(3, 1, 2, 2), torch.randn(3, 1, 2, 2),
+                          hint="draw eps where the images are: torch.rand(B, 1, 1, 1, device=x_real.device)")
+    # 5. eps ~ U[0, 1], fresh at every call: 400 samples, twice, on a seeded (forked) random state
+    torch.manual_seed(0)
+    x_real, x_fake = torch.randn(400, 1, 1, 2, generator=gen), torch.randn(400, 1, 1, 2, generator=gen)
+    draws = []
+    for _ in range(2):
+        D = _Recorder(torch.ones(2))
+        call(fn, D, x_real, x_fake)
+        x_hat = torch.cat([x for x in D.seen if x.shape[1:] == x_real.shape[1:]])[-400:]
+        draws.append((((x_hat - x_fake).flatten(1) * (x_real - x_fake).flatten(1)).sum(1)
+                      / ((x_real - x_fake).flatten(1) ** 2).sum(1)).clamp(0, 1))
+    if torch.allclose(draws[0], draws[1]):
+        raise Fail("two calls on the same images used the same eps", "draw eps at random at every call: "
+                   "torch.rand(B, 1, 1, 1), not a fixed grid such as torch.linspace")
+    ordered = draws[0].sort().values
+    grid = torch.arange(1, 401, dtype=ordered.dtype) / 400
+    ks = torch.maximum((grid - ordered).abs(), (grid - 1 / 400 - ordered).abs()).max().item()
+    if ks > 2.2 / 400 ** 0.5:  # Kolmogorov-Smirnov against U[0, 1], false alarm about 1 in 10,000
+        raise Fail(f"eps is not spread like U[0, 1] over 400 samples (largest gap from uniform {ks:.2f})",
+                   "eps = torch.rand(B, 1, 1, 1): uniform on [0, 1], not rounded or squashed")
