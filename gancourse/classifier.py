@@ -17,7 +17,7 @@ from gancourse.checkpoint import save_checkpoint
 from gancourse.config import make_config
 from gancourse.data import Batches, load_dataset
 from gancourse.paths import CACHE_DIR
-from gancourse.run import progress_bar
+from gancourse.run import run_loop
 
 
 class DomainClassifier(nn.Module):
@@ -76,17 +76,22 @@ def load_classifier(dataset: str = "mnist", profile: str = "cpu", *, root=None,
             print(f"warning: the cached classifier {path.name} is damaged ({type(err).__name__}); "
                   f"training it again", file=sys.stderr)
             clf = DomainClassifier()
-    torch.manual_seed(cfg.seed)
     batches = Batches(data.images, data.labels, batch_size=cfg.batch_size, seed=cfg.seed)
     opt = torch.optim.Adam(clf.parameters(), lr=cfg.lr_d)
     clf.train()
-    for step in progress_bar(range(cfg.num_steps), desc=f"training the {dataset} classifier",
-                             disable=not progress):
-        x, y = batches(step)
+
+    def step(i: int) -> dict:
+        x, y = batches(i)
         loss = F.cross_entropy(clf(x), y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        return {"loss": loss.item()}
+
+    # the same run bookkeeping as a GAN's: budget, progress, Ctrl-C; no run folder (the cache is the result)
+    history = run_loop(step, cfg, modules={"classifier": clf}, optimizers={"opt": opt}, progress=progress)
+    if history.interrupted:
+        raise KeyboardInterrupt(f"the {dataset} classifier was interrupted before it finished; nothing was cached")
     test = load_dataset(dataset, "test", root)
     accuracy = (predict(clf, test.images).argmax(1) == test.labels).float().mean().item()
     print(f"{dataset} classifier: {accuracy:.2%} test accuracy after {cfg.num_steps} steps "
