@@ -263,8 +263,9 @@ def check_resumable(run_dir: str | Path, cfg: TrainConfig, required: tuple = ("G
     if changed:
         pairs = ", ".join(f"{k}={saved_print[k]!r} (now: {fingerprint[k]!r})" for k in changed)
         raise CheckpointError(f"{run_dir} holds a run trained on other data: {pairs}. The full dataset and "
-                              f"the shipped sample differ: continue it with the data it started on, or "
-                              f"use another run directory.")
+                              f"the shipped sample differ: continue it with the data it started on, use another "
+                              f"run directory, or start it over (resume=False; in a notebook, its resume "
+                              f"parameter).")
     return state
 
 
