@@ -52,6 +52,9 @@ class CondG(nn.Module):
         if v == "switches to eval":
             self.eval()
             return self.net(torch.cat([z, e], 1)).view(-1, 1, 28, 28)
+        if v == "switches to training":
+            self.train()
+            return self.net(torch.cat([z, e], 1)).view(-1, 1, 28, 28)
         if v == "cpu embedding":
             return self.net(torch.cat([z, self.embed(labels.cpu()) + torch.zeros(1, device="cpu")], 1)).view(-1, 1, 28, 28)
         if v == "float32 out":
@@ -75,6 +78,7 @@ COND_G_WRONG = {
     "float32 output": Wrong("float32 out", "fixed dtype", "device"),
     "changes z in place": Wrong("in place", "in place", "state"),
     "switches to eval mode": Wrong("switches to eval", "eval mode", "state"),
+    "switches to training mode": Wrong("switches to training", "out of eval mode", "state"),
 }
 COND_G_RIGHT = ("z first", "label first", "unflatten")
 

@@ -76,6 +76,14 @@ class NoRunningStats(_MLP):
         self.bn2, self.bn3, self.bn4 = (nn.BatchNorm1d(n, track_running_stats=False) for n in (256, 512, 1024))
 
 
+class TrainsItself(_MLP):
+    """Calls self.train() in forward: sampling in eval mode would use each batch's own statistics."""
+
+    def forward(self, z):
+        self.train()
+        return self.body(z)
+
+
 def test_a_hand_written_leaky_relu_is_a_correct_generator(capsys):
     assert_passes(checks.check_mlp_generator, HandLeaky(), capsys)
 
@@ -86,7 +94,8 @@ def test_mlp_generators_that_compute_something_else_are_refused(capsys):
                              (ExtraNoise(), "not what its own layers give", "trace"),
                              (Abs(), "not what its own layers give", "trace"),
                              (FixedLatent(), "latent_dim=64).latent_dim is 100", "shapes"),
-                             (NoRunningStats(), "no running statistics", "state")):
+                             (NoRunningStats(), "no running statistics", "state"),
+                             (TrainsItself(), "out of eval mode", "state")):
         assert_rejects(checks.check_mlp_generator, Wrong(G, message, kind), capsys)
 
 
@@ -224,3 +233,14 @@ def test_an_initialisation_that_rewrites_batchnorm_buffers_is_refused(capsys):
             m.running_var.zero_()
             m.eps = 0.8
     assert_rejects(checks.check_dcgan_init, Wrong(init, "running_var, eps changed", "state"), capsys)
+
+
+def test_a_verdict_does_not_depend_on_the_callers_random_state(capsys):
+    def coin_flip(D, x_real, x_fake):  # right or wrong by the toss of the caller's random state
+        return _gp()(D, x_real, x_fake) * (1.0 if torch.rand(()) < 0.5 else 1.5)
+    verdicts = set()
+    for seed in range(20):
+        torch.manual_seed(seed)
+        checks.check_gradient_penalty(coin_flip)
+        verdicts.add(capsys.readouterr().out)
+    assert len(verdicts) == 1, verdicts

@@ -62,12 +62,14 @@ def report(name: str, problem: str | None = None, hint: str = "") -> CheckResult
 def check(name: str) -> Callable[[Callable[..., None]], Callable[..., CheckResult]]:
     """Decorate a check body: ``Fail`` becomes [FAIL], an untouched exercise fails and re-raises,
     and any other exception (a type the check did not expect) becomes a [FAIL] naming it. The body
-    runs on a forked random state, so a check never moves the caller's."""
+    runs on a forked random state seeded alike every time, so a check never moves the caller's and
+    its verdict does not depend on what ran before it."""
     def decorate(body: Callable[..., None]) -> Callable[..., CheckResult]:
         @functools.wraps(body)
         def run(*args: Any, **kwargs: Any) -> CheckResult:
             try:
                 with torch.random.fork_rng(devices=[]):  # the student's random state stays theirs
+                    torch.random.default_generator.manual_seed(0)  # the same verdict whatever ran before
                     body(*args, **kwargs)
             except Fail as fail:
                 return report(name, fail.problem, fail.hint)

@@ -114,6 +114,20 @@ def expect_same_modes(before: State, model: nn.Module, who: str) -> None:
                    "undo requires_grad_(False) after the step (try/finally), or do not freeze at all")
 
 
+def expect_forward_keeps_modes(model: nn.Module, inputs: tuple, who: str) -> None:
+    """Fail if ``forward`` switches train/eval mode: a copy run in training mode, and one run in eval
+    mode, must each come out in the mode it went in (sampling relies on eval mode staying eval)."""
+    for mode in (True, False):
+        probe = copy.deepcopy(model).train(mode)
+        modes = [m.training for m in probe.modules()]
+        with torch.no_grad():
+            call(probe, *inputs, what="forward")
+        if [m.training for m in probe.modules()] != modes:
+            went, came = ("training", "eval") if mode else ("eval", "training")
+            raise Fail(f"forward switched {who} (or a layer of it) out of {went} mode: it came out in {came} mode",
+                       "forward must not call .train() or .eval(): the caller chooses the mode (eval to sample)")
+
+
 def expect_plain_batchnorm(ops: list[Op], layer: str = "nn.BatchNorm2d(c)") -> None:
     """Fail unless every BatchNorm that ran has the default eps and a learned scale and shift."""
     for op in ops:
@@ -209,6 +223,7 @@ def forward_matches(model: nn.Module, inputs: tuple, recipe: list[str],
     with scrambled BatchNorms, ``part(output)`` must equal :func:`replay` up to its shape. Catches a
     layer whose output is discarded and any operation added between the layers, and accepts any way
     of writing the activations (``nn`` modules, ``F`` functions, tensor methods, ``torch.where``)."""
+    expect_forward_keeps_modes(model, inputs, "the network")
     probe = copy.deepcopy(model).eval()
     _scramble_batchnorms(probe)
     with torch.no_grad():

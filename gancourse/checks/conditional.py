@@ -17,7 +17,7 @@ def _bce(x: Tensor, target: float) -> Tensor:
 
 def _draw(fn: Callable, y: Tensor, k: int, seed: int):
     with torch.random.fork_rng():  # the student's random state is left as it was
-        torch.manual_seed(seed)
+        torch.random.default_generator.manual_seed(seed)
         return call(fn, y, k)
 
 

@@ -14,7 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from gancourse.checks._base import Fail, call, check, describe, seeded
-from gancourse.checks._modules import expect_same_modes, snapshot
+from gancourse.checks._modules import expect_forward_keeps_modes, expect_same_modes, snapshot
 
 
 def _layers(model, what: str) -> tuple[nn.Embedding, nn.Module]:
@@ -38,6 +38,7 @@ def _probe(model: nn.Module, draw: Callable, candidates: Callable, what: str, hi
     if any(not torch.equal(a, b) for a, b in zip(inputs, kept)):
         raise Fail("forward changed its inputs in place", "leave the caller's tensors alone")
     expect_same_modes(before, probe, f"the {what}")
+    expect_forward_keeps_modes(model, tuple(draw(seeded(5), 4, torch.float32)), f"the {what}")
     model = copy.deepcopy(model).eval()
     for seed, n in ((0, 5), (1, 9)):
         inputs = draw(seeded(seed), n, torch.float32)

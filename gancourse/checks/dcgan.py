@@ -158,7 +158,7 @@ def check_dcgan_init(init_weights: Callable[[nn.Module], None]) -> None:
     net = _init_probe_net().double()
     params, before, original = list(net.parameters()), snapshot(net), copy.deepcopy(net)
     with torch.random.fork_rng():
-        torch.manual_seed(0)
+        torch.random.default_generator.manual_seed(0)
         call(net.apply, init_weights, what="model.apply(init_weights)")
     if [id(p) for p in net.parameters()] != [id(p) for p in params]:
         raise Fail("the layers got new Parameter objects", "initialise in place: nn.init.normal_(m.weight, 0.0, 0.02), "

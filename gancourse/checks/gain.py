@@ -13,7 +13,7 @@ from gancourse.checks._loss import Arg, data, logits, mask, number, probe_loss
 
 def _draw(fn: Callable, m: Tensor, rate: float, seed: int):
     with torch.random.fork_rng():  # the student's random state is left as it was
-        torch.manual_seed(seed)
+        torch.random.default_generator.manual_seed(seed)
         return call(fn, m, rate)
 
 

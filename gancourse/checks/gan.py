@@ -93,9 +93,9 @@ def check_discriminator_step(fn: Callable) -> None:
     opt = torch.optim.SGD(D.parameters(), lr=0.1)
     for p in D.parameters():
         p.grad = torch.full_like(p, 5.0)  # left over from an earlier step: must be cleared
-    torch.manual_seed(0)
+    torch.random.default_generator.manual_seed(0)
     out = call(fn, G, D, (x, torch.zeros(8, dtype=torch.long)), opt, _another_d_loss)
-    torch.manual_seed(0)
+    torch.random.default_generator.manual_seed(0)
     ref = discriminator_step(G_ref, D_ref, (x, None), torch.optim.SGD(D_ref.parameters(), lr=0.1), _another_d_loss)
     if not torch.equal(x, x_before):
         raise Fail("the real batch was changed in place", "leave the caller's tensors alone")
@@ -115,7 +115,7 @@ def check_discriminator_step(fn: Callable) -> None:
         if all(torch.allclose(p, s, atol=1e-5) for p, s in zip(D.parameters(), stale)):
             raise Fail("D's update includes gradients left over from before", "call opt_d.zero_grad() before loss.backward()")
         G_bce, D_bce = copy.deepcopy(g_before_model), copy.deepcopy(d_before_model)
-        torch.manual_seed(0)
+        torch.random.default_generator.manual_seed(0)
         discriminator_step(G_bce, D_bce, (x, None), torch.optim.SGD(D_bce.parameters(), lr=0.1))
         if all(torch.allclose(p, q, atol=1e-5) for p, q in zip(D.parameters(), D_bce.parameters())):
             raise Fail("the step trained D with BCE although it was given another d_loss",

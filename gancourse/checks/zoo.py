@@ -151,7 +151,7 @@ def check_gradient_penalty(fn: Callable[[nn.Module, Tensor, Tensor], Tensor]) ->
     expect_device_follows(fn, _Recorder(torch.ones(4)), torch.randn(3, 1, 2, 2), torch.randn(3, 1, 2, 2),
                           hint="draw eps where the images are: torch.rand(B, 1, 1, 1, device=x_real.device)")
     # 5. eps ~ U[0, 1], fresh at every call: 400 samples, twice, on a seeded (forked) random state
-    torch.manual_seed(0)
+    torch.random.default_generator.manual_seed(0)
     x_real, x_fake = torch.randn(400, 1, 1, 2, generator=gen), torch.randn(400, 1, 1, 2, generator=gen)
     draws = []
     for _ in range(2):
