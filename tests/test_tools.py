@@ -50,3 +50,28 @@ def test_a_progress_bar_around_a_live_figure_is_stored_once_finished():
         {"output_type": "stream", "name": "stdout", "text": "done\n"}]}
     load_tool().tidy_streams(cell)
     assert [o.get("text") for o in cell["outputs"]] == [None, "bar 100%\n", "done\n"]
+
+
+def test_each_notebook_finds_the_dataset_root_from_its_own_folder(tmp_path, monkeypatch):
+    import nbformat
+    import papermill
+    data = tmp_path / "shared" / "data"
+    data.mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GANCOURSE_DATA", "shared/data")  # relative to where the tool starts
+    tool = load_tool()
+    seen = []
+
+    def execute(path, out, cwd, **kwargs):
+        import os
+        seen.append((Path(cwd) / os.environ["GANCOURSE_DATA"]).resolve())
+        raise RuntimeError("not executed here")
+
+    monkeypatch.setattr(papermill, "execute_notebook", execute)
+    monkeypatch.setattr(papermill, "inspect_notebook", lambda path: {})
+    for where in ("notebooks", "solutions/deeper", "notebooks"):
+        notebook = tmp_path / where / "lecture.ipynb"
+        notebook.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nbformat.v4.new_notebook(), notebook)
+        tool.run(notebook, "quick", timeout=5)
+    assert seen == [data.resolve()] * 3

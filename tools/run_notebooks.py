@@ -22,6 +22,10 @@ import papermill
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLDERS = ("notebooks", "solutions")
+# The dataset root as given (relative to the folder this script starts in), resolved once: each
+# notebook's kernel gets it relative to its own folder.
+DATA_ROOT = (Path(os.environ["GANCOURSE_DATA"]).expanduser().resolve()
+             if os.environ.get("GANCOURSE_DATA") else None)
 
 
 def settle_carriage_returns(text: str) -> str:
@@ -58,9 +62,8 @@ def run(path: Path, profile: str | None, timeout: int) -> tuple[float, str | Non
     parameters = {"profile": profile} if profile else {}
     if "resume" in declared:
         parameters["resume"] = False
-    if os.environ.get("GANCOURSE_DATA"):  # the kernel runs in the notebook's folder: no absolute paths stored
-        root = Path(os.environ["GANCOURSE_DATA"]).expanduser().resolve()
-        os.environ["GANCOURSE_DATA"] = os.path.relpath(root, path.parent)
+    if DATA_ROOT is not None:  # the kernel runs in the notebook's folder: no absolute paths stored
+        os.environ["GANCOURSE_DATA"] = os.path.relpath(DATA_ROOT, path.parent)
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / path.name
