@@ -190,18 +190,63 @@ def zoo_generator_gradients(outputs: Tensor, names=None) -> dict[str, Tensor]:
     return out
 
 
-def plot_zoo_gradients(names=("minimax", "non-saturating", "lsgan", "hinge", "wgan")) -> Figure:
+ZOO_SHOWN = ("minimax", "non-saturating", "lsgan", "hinge", "wgan")  # wgan-gp's and dragan's G terms repeat these
+
+
+def plot_zoo_gradients(names=ZOO_SHOWN, marker: float | None = None) -> Figure:
     """|d L_G / d D(G(z))| against D's raw output on a fake, for the zoo's generator losses: which
-    ones still push G when D rejects its fakes (large negative outputs)?"""
+    ones still push G when D rejects its fakes (large negative outputs)? ``marker``: an output to
+    mark, with each loss's gradient there."""
     outputs = torch.linspace(-8, 8, 401, dtype=torch.float64)
     grads = zoo_generator_gradients(outputs, names)
     fig, ax = plt.subplots(figsize=(7.5, 3.8))
     for name in names:
-        ax.plot(outputs, grads[name].abs(), label=name)
+        (line,) = ax.plot(outputs, grads[name].abs(), label=name)
+        if marker is not None:
+            at = zoo_generator_gradients(torch.tensor([marker], dtype=torch.float64), [name])[name].abs()
+            ax.plot([marker], at.clamp(min=1e-4), "o", color=line.get_color())
     ax.axvspan(-8, -2.2, color="gray", alpha=0.15, label="D rejects fakes (logit < -2.2: D < 0.1)")
+    if marker is not None:
+        ax.axvline(marker, color="black", linewidth=0.8, linestyle=":")
     ax.set(title="How hard each generator loss pushes, by D's output on a fake", yscale="log",
            xlabel="D's raw output on a fake (logit, or score for the score-based losses)",
            ylabel="|d L_G / d output| (log scale)", ylim=(1e-4, 20))
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     return fig
+
+
+def show_zoo_explorer(names=ZOO_SHOWN) -> None:
+    """Lecture 2's explorer for the zoo: :func:`plot_zoo_gradients` as a static figure, then (if
+    ipywidgets work) a slider on D's raw output on a fake and a choice of losses; the figure marks
+    that output and its title gives each chosen loss's gradient there.
+
+    The static figure is what a headless run (nbval, papermill, GitHub's viewer) stores; set
+    GANCOURSE_NO_WIDGETS=1 to skip the widget.
+    """
+    from IPython.display import display
+
+    fig = plot_zoo_gradients(names)
+    display(fig)
+    plt.close(fig)
+    if os.environ.get("GANCOURSE_NO_WIDGETS") == "1":
+        return
+    try:
+        import ipywidgets as widgets
+    except ImportError:
+        print("ipywidgets is not installed: the static figure above is the whole explorer")
+        return
+
+    def redraw(output: float, losses: tuple) -> None:
+        chosen = tuple(losses) or tuple(names)
+        fig = plot_zoo_gradients(chosen, marker=output)
+        g = zoo_generator_gradients(torch.tensor([output], dtype=torch.float64), chosen)
+        fig.suptitle("  |  ".join(f"{n}: {g[n].item():+.4f}" for n in chosen), fontsize=10)
+        fig.tight_layout()
+        plt.show()
+
+    widgets.interact(redraw,
+                     output=widgets.FloatSlider(value=-4.0, min=-8.0, max=8.0, step=0.1,
+                                                description="D(G(z)) raw"),
+                     losses=widgets.SelectMultiple(options=list(names), value=tuple(names), rows=len(names),
+                                                   description="losses"))

@@ -77,3 +77,21 @@ def test_zoo_generator_gradients_match_their_derivatives():
     assert torch.allclose(g["lsgan"], 2 * (o - 1))
     assert torch.allclose(g["wgan"], -torch.ones_like(o)) and torch.allclose(g["hinge"], g["wgan"])
     plot_zoo_gradients()
+
+
+def test_zoo_explorer_marks_each_gradient_and_falls_back_to_a_static_figure(monkeypatch, capsys):
+    from gancourse import saturation
+
+    fig = saturation.plot_zoo_gradients(("minimax", "lsgan"), marker=-3.0)
+    dots = [line for line in fig.axes[0].lines if line.get_marker() == "o"]
+    heights = [float(d.get_ydata()[0]) for d in dots]  # minimax's |-sigmoid(o)|, LSGAN's |2 (o - 1)|
+    assert heights == pytest.approx([torch.sigmoid(torch.tensor(-3.0)).item(), 8.0], rel=1e-6)
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj, **kw: shown.append(obj))
+    monkeypatch.setenv("GANCOURSE_NO_WIDGETS", "1")
+    saturation.show_zoo_explorer()
+    assert len(shown) == 1 and "How hard each generator loss pushes" in shown[0].axes[0].get_title()
+    monkeypatch.delenv("GANCOURSE_NO_WIDGETS")
+    monkeypatch.setitem(__import__("sys").modules, "ipywidgets", None)  # not installed
+    saturation.show_zoo_explorer()
+    assert len(shown) == 2 and "static figure above is the whole explorer" in capsys.readouterr().out
