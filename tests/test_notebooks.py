@@ -122,6 +122,7 @@ def test_stored_outputs_are_executed_small_and_clean(path):
     assert not re.search(r"(/work/|/root/|/home/|/tmp/|/Users/)", printed), "absolute paths in outputs"
     # a stored widget reads as its first state (a progress bar at 0%) wherever widgets do not render
     assert not [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert "widgets" not in nb.metadata, "widget state of an earlier run that no output shows"
     assert "<!-- VERIFY" not in text, "a result sentence is still waiting to be checked against its output"
 
 

@@ -61,6 +61,7 @@ def make_exercise(solution: Path) -> nbformat.NotebookNode:
     if regions == 0:
         raise ValueError(f"{solution}: no '### BEGIN SOLUTION' region, so nothing to practise")
     nb.metadata.pop("papermill", None)
+    nb.metadata.pop("widgets", None)  # widget state of the solution's earlier runs
     return nb
 
 

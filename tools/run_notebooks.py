@@ -83,6 +83,7 @@ def run(path: Path, profile: str | None, timeout: int) -> tuple[float, str | Non
             cell.metadata.pop("execution", None)
             tidy_streams(cell)
         nb.metadata.pop("papermill", None)
+        nb.metadata.pop("widgets", None)  # widget state of earlier runs: no stored output shows a widget
         nbformat.write(nb, path)
     return time.perf_counter() - start, None
 
