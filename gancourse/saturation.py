@@ -143,23 +143,31 @@ def measure_saturation(data, cfg: TrainConfig, head_start: int = 100,
     return results
 
 
+def _static_then_widgets(fig: Figure):
+    """Display ``fig`` as a static figure (what a headless run stores), then return ipywidgets for
+    the live control, or None where widgets are off (GANCOURSE_NO_WIDGETS=1) or not installed."""
+    from IPython.display import display
+
+    display(fig)
+    plt.close(fig)
+    if os.environ.get("GANCOURSE_NO_WIDGETS") == "1":
+        return None
+    try:
+        import ipywidgets as widgets
+    except ImportError:
+        print("ipywidgets is not installed: the static figure above is the whole explorer")
+        return None
+    return widgets
+
+
 def show_saturation_explorer(measured: dict | None = None) -> None:
     """Draw :func:`plot_saturation` as a static figure, then (if ipywidgets work) a live control.
 
     The static figure is what a headless run (nbval, papermill, GitHub's viewer) stores; set
     GANCOURSE_NO_WIDGETS=1 to skip the widget.
     """
-    from IPython.display import display
-
-    fig = plot_saturation(d_marker=0.01, measured=measured)
-    display(fig)
-    plt.close(fig)
-    if os.environ.get("GANCOURSE_NO_WIDGETS") == "1":
-        return
-    try:
-        import ipywidgets as widgets
-    except ImportError:
-        print("ipywidgets is not installed: the static figure above is the whole explorer")
+    widgets = _static_then_widgets(plot_saturation(d_marker=0.01, measured=measured))
+    if widgets is None:
         return
 
     def redraw(d_fake: float, loss: str) -> None:
@@ -199,12 +207,12 @@ def plot_zoo_gradients(names=ZOO_SHOWN, marker: float | None = None) -> Figure:
     mark, with each loss's gradient there."""
     outputs = torch.linspace(-8, 8, 401, dtype=torch.float64)
     grads = zoo_generator_gradients(outputs, names)
+    marked = None if marker is None else zoo_generator_gradients(torch.tensor([marker], dtype=torch.float64), names)
     fig, ax = plt.subplots(figsize=(7.5, 3.8))
     for name in names:
         (line,) = ax.plot(outputs, grads[name].abs(), label=name)
-        if marker is not None:
-            at = zoo_generator_gradients(torch.tensor([marker], dtype=torch.float64), [name])[name].abs()
-            ax.plot([marker], at.clamp(min=1e-4), "o", color=line.get_color())
+        if marked is not None:
+            ax.plot([marker], marked[name].abs().clamp(min=1e-4), "o", color=line.get_color())
     ax.axvspan(-8, -2.2, color="gray", alpha=0.15, label="D rejects fakes (logit < -2.2: D < 0.1)")
     if marker is not None:
         ax.axvline(marker, color="black", linewidth=0.8, linestyle=":")
@@ -224,17 +232,8 @@ def show_zoo_explorer(names=ZOO_SHOWN) -> None:
     The static figure is what a headless run (nbval, papermill, GitHub's viewer) stores; set
     GANCOURSE_NO_WIDGETS=1 to skip the widget.
     """
-    from IPython.display import display
-
-    fig = plot_zoo_gradients(names)
-    display(fig)
-    plt.close(fig)
-    if os.environ.get("GANCOURSE_NO_WIDGETS") == "1":
-        return
-    try:
-        import ipywidgets as widgets
-    except ImportError:
-        print("ipywidgets is not installed: the static figure above is the whole explorer")
+    widgets = _static_then_widgets(plot_zoo_gradients(names))
+    if widgets is None:
         return
 
     def redraw(output: float, losses: tuple) -> None:
