@@ -10,6 +10,7 @@ folder and caches to the user's cache folder (platformdirs: ``~/.local/share/gan
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -68,7 +69,7 @@ def display_path(path: Path | Traversable, checkout: Path | None = CHECKOUT) -> 
         if base is None:
             continue
         try:
-            return shown + str(Path(text).absolute().relative_to(base))
+            return shown + str(Path(os.path.abspath(text)).relative_to(base))  # abspath folds "..": no "notebooks/../.."
         except ValueError:
             pass
     return text

@@ -100,3 +100,11 @@ def test_an_installed_wheel_trains_from_an_empty_folder_offline(wheel, tmp_path)
     assert "Using the small sample shipped in" in out.stderr
     assert (work / "run" / "checkpoint.pt").is_file()
     assert sorted(site.rglob("*")) == before  # nothing written into the installed package
+
+
+def test_a_relative_path_that_leaves_the_checkout_is_shown_as_given(monkeypatch, tmp_path):
+    (tmp_path / "project" / "notebooks").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "project" / "notebooks")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    shown = paths.display_path(Path("../../shared/data"), checkout=tmp_path / "project")
+    assert shown == os.path.join("..", "..", "shared", "data")  # not notebooks/../../shared/data
