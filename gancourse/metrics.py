@@ -5,7 +5,8 @@
   weights are on disk (``inception_fid``); ``features`` once, then ``frechet_distance`` on subsets;
 - classifier ``accuracy`` on requested labels and class ``coverage`` (mode collapse);
 - ``class_spread``: how varied each requested class is against the real class (intra-class collapse);
-- ``nearest_neighbours`` in the training set (memorisation).
+- ``nearest_neighbours`` in the training set (memorisation);
+- ``mode_coverage`` of a 2-D toy mixture: modes captured, high-quality samples, reverse KL.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import math
 import os
 import sys
 import warnings
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
@@ -215,6 +217,57 @@ def class_spread(clf: nn.Module, images: Tensor, labels: Tensor, real: Tensor, r
               for c in classes}
     return {"per_class": [ratios.get(c, float("nan")) for c in range(num_classes)],
             "mean": sum(ratios.values()) / len(ratios), "classes": classes}
+
+
+@dataclass(frozen=True)
+class ModeCoverage:
+    """What :func:`mode_coverage` measured; ``counts`` holds the high-quality samples per mode."""
+
+    modes: int  # modes captured: nearest mode of at least one high-quality sample
+    high_quality: float  # share of samples within 3 std of their nearest mode
+    kl: float  # KL(captured-mode histogram || uniform) in nats; inf when no sample is high quality
+    counts: tuple[int, ...]
+    total_modes: int
+
+
+HIGH_QUALITY_STDS = 3.0  # VEEGAN's and PacGAN's threshold, in standard deviations of a mode
+
+
+def mode_coverage(points, dataset) -> ModeCoverage:
+    """Mode collapse on a 2-D toy mixture, by the VEEGAN / PacGAN protocol (2,500 samples there).
+
+    A sample is high quality if its Euclidean distance to its nearest mode centre is at most 3 std
+    of the mixture's Gaussians (a real sample is, with probability 1 - exp(-4.5) = 0.989); a mode
+    is captured if it is the nearest mode of at least one high-quality sample. ``kl`` compares the
+    histogram p of the high-quality samples over the modes with the uniform one: sum p log(p K)
+    over the modes with p > 0, from 0 (all K modes equally often) to log K (one mode). With no
+    high-quality sample p does not exist: ``kl`` is then ``inf``, beyond every real collapse.
+    ``dataset`` is a name of :data:`gancourse.toy.TOY_DATASETS` or an object with ``centers()``
+    and ``std``; ``points`` is a tensor or array of shape (N, 2).
+    """
+    from gancourse.toy import toy_dataset
+
+    mixture = toy_dataset(dataset) if isinstance(dataset, str) else dataset
+    if not (hasattr(mixture, "centers") and hasattr(mixture, "std")):
+        raise ValueError(f"expected a toy dataset name or an object with centers() and std, "
+                         f"got {type(dataset).__name__}")
+    x = torch.as_tensor(points).detach().cpu().double()
+    if x.dim() != 2 or x.shape[1] != 2 or len(x) == 0:
+        raise ValueError(f"expected points of shape (N, 2) with N >= 1, got {tuple(x.shape)}")
+    if not torch.isfinite(x).all():
+        raise ValueError(f"{(~torch.isfinite(x)).any(1).sum().item()} of {len(x)} points are NaN or "
+                         f"infinite; a diverged generator has no mode coverage")
+    centers = mixture.centers().double()  # (K, 2)
+    distance, nearest = torch.cdist(x, centers).min(1)  # (N,)
+    good = distance <= HIGH_QUALITY_STDS * mixture.std
+    counts = torch.bincount(nearest[good], minlength=len(centers))
+    if good.any():
+        p = counts[counts > 0].double() / good.sum()
+        kl = (p * (p * len(centers)).log()).sum().item()
+    else:
+        kl = math.inf
+    return ModeCoverage(modes=int((counts > 0).sum()), high_quality=good.double().mean().item(), kl=kl,
+                        counts=tuple(counts.tolist()), total_modes=len(centers))
 
 
 INCEPTION_WEIGHTS = "pt_inception-2015-12-05-6726825d.pth"  # torch-fidelity's FID Inception

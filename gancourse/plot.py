@@ -55,6 +55,30 @@ def show_images(images: Tensor, nrow: int = 8, title: str = "Samples", ax=None,
     return ax.figure
 
 
+def show_points(points: Tensor, dataset=None, title: str = "Samples", ax=None) -> Figure:
+    """Scatter 2-D points (N, 2); with a toy ``dataset`` (name or object), its mode centres and the
+    3-std circles inside which a sample counts as high quality (:func:`gancourse.metrics.mode_coverage`)."""
+    from gancourse.toy import toy_dataset
+
+    points = torch.as_tensor(points).detach().cpu().float()
+    if points.dim() != 2 or points.shape[1] != 2:
+        raise ValueError(f"expected points of shape (N, 2), got {tuple(points.shape)}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 6))
+    ax.scatter(points[:, 0], points[:, 1], s=3, alpha=0.4, label=f"{len(points):,} samples")
+    if dataset is not None:
+        mixture = toy_dataset(dataset) if isinstance(dataset, str) else dataset
+        centers = mixture.centers()
+        ax.scatter(centers[:, 0], centers[:, 1], marker="x", color="black", s=30, label="mode centres")
+        for cx, cy in centers.tolist():
+            ax.add_patch(plt.Circle((cx, cy), 3 * mixture.std, fill=False, color="tab:red", lw=0.8))
+        span = centers.abs().max().item() + 1.0
+        ax.set(xlim=(-span, span), ylim=(-span, span))
+    ax.set(title=title, xlabel="$x_1$", ylabel="$x_2$", aspect="equal")
+    ax.legend(loc="upper right", fontsize="small")
+    return ax.figure
+
+
 def show_frames(frames: list[tuple[int, Tensor]], count: int = 4, title: str = "Training progress") -> Figure:
     """A static strip of ``count`` (step, grid) frames, evenly spaced and ending on the last one:
     what a GIF shows, for readers and renderers that drop animations."""
