@@ -47,6 +47,7 @@ class TrainConfig:
     task: str = "edges"  # pix2pix only: which paired task (gancourse.pix2pix.TASKS)
     lambda_l1: float = 100.0  # pix2pix only: weight of the L1 term (0: "GAN only")
     adversarial: bool = True  # pix2pix only: False trains G by L1 alone ("L1 only")
+    unroll: int = 0  # toy-gan only: G's loss against D advanced this many steps (Metz et al.); 0: off
 
     def __post_init__(self) -> None:
         if self.num_steps <= 0:
@@ -64,6 +65,8 @@ class TrainConfig:
                 raise ValueError(f"{name} must be a positive, finite learning rate, got {value!r}")
         if self.batch_size <= 0 or self.k <= 0:
             raise ValueError(f"batch_size and k must be positive, got {self.batch_size} and {self.k}")
+        if not isinstance(self.unroll, int) or isinstance(self.unroll, bool) or self.unroll < 0:
+            raise ValueError(f"unroll must be a whole number of D steps >= 0, got {self.unroll!r}")
 
 
 # One row per recipe: only what differs from TrainConfig's defaults ("model" defaults to the
@@ -72,6 +75,9 @@ _TOY = dict(model="toy", latent_dim=4, batch_size=256, lr_d=1e-3, lr_g=1e-3)  # 
 _SATURATION = dict(model="mlp-gan", optimizer="sgd", lr_d=0.02, lr_g=0.02)  # lecture 2's runs
 _CLASSIFIER = dict(batch_size=128, lr_d=1e-3)  # the domain classifier that judges samples
 _BEGAN = dict(loss="began", lr_d=1e-4, lr_g=1e-4)  # the BEGAN paper's Adam rate
+# The mode-collapse lecture's plain GAN: small tanh MLPs that collapse on grid25 (README's table)
+_TOY_GAN = dict(dataset="grid25", latent_dim=2, batch_size=256, lr_d=1e-3, lr_g=1e-3,
+                model_kwargs=dict(hidden=128, depth=2, activation="tanh"))
 PROFILES: dict[str, dict[str, dict]] = {
     # seconds: CI and notebook tests; shows the pipeline runs, not that the GAN learns
     "quick": {
@@ -88,6 +94,7 @@ PROFILES: dict[str, dict[str, dict]] = {
         "pix2pix": dict(num_steps=10, batch_size=16, checkpoint_every=5, model_kwargs=dict(width=8)),
         "began": dict(_BEGAN, num_steps=10, batch_size=32, checkpoint_every=5, sample_every=5,
                       model_kwargs=dict(width=32, d_width=16)),
+        "toy-gan": dict(_TOY_GAN, num_steps=100, checkpoint_every=50, sample_every=50),
     },
     # a laptop in minutes: what the committed notebook outputs show
     "cpu": {
@@ -104,6 +111,7 @@ PROFILES: dict[str, dict[str, dict]] = {
         "pix2pix": dict(num_steps=2000, minutes=5.0, model_kwargs=dict(width=16)),  # same steps per variant
         "began": dict(_BEGAN, num_steps=6000, sample_every=500, minutes=4.0, channels_last=True,
                       model_kwargs=dict(width=32, d_width=32)),
+        "toy-gan": dict(_TOY_GAN, num_steps=2000, sample_every=500, minutes=2.0),
     },
     # the full recipe, for an instructor regenerating figures on a GPU
     "gpu": {
@@ -116,6 +124,7 @@ PROFILES: dict[str, dict[str, dict]] = {
         "acgan": dict(num_steps=20000, sample_every=1000, checkpoint_every=2000),
         "pix2pix": dict(num_steps=20000, checkpoint_every=2000, model_kwargs=dict(width=64)),
         "began": dict(_BEGAN, num_steps=20000, sample_every=1000, checkpoint_every=2000),
+        "toy-gan": dict(_TOY_GAN, num_steps=8000, sample_every=500, checkpoint_every=2000),
     },
 }
 # Every gpu run stops at 20 minutes whatever the card: the steps are the recipe, the cap the promise.
@@ -144,7 +153,11 @@ CONV_D = ("dcgan",)  # families whose D takes norm and dropout
 
 def make_config(recipe: str = "mlp-gan", profile: str = "cpu", **overrides) -> TrainConfig:
     """Build the TrainConfig of ``recipe`` (a model, or a lecture's experiment) under ``profile``,
-    with the usual recipe of ``overrides["loss"]`` if one is asked for, then apply ``overrides``."""
+    with the usual recipe of ``overrides["loss"]`` if one is asked for, then apply ``overrides``.
+
+    An override that is no TrainConfig field but an argument of the model's networks (``pack=2``
+    for toy-gan, ``d_width=64`` for dcgan) joins ``model_kwargs``, kept with the profile's others.
+    """
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILE_NAMES)}")
     table = PROFILES[profile]
@@ -152,11 +165,35 @@ def make_config(recipe: str = "mlp-gan", profile: str = "cpu", **overrides) -> T
         raise ValueError(f"no {profile!r} profile for {recipe!r}; known: {', '.join(table)}")
     fields = {"model": recipe, **table[recipe]}
     overrides = _renamed(overrides)
+    network_args = _network_arguments(overrides.get("model", fields["model"]), overrides)
     loss_recipe = dict(LOSS_RECIPES.get(overrides.get("loss"), {}))
     extra = loss_recipe.pop("model_kwargs", {})
     extra = extra if fields["model"] in CONV_D else {}
     fields.update(loss_recipe, model_kwargs={**fields.get("model_kwargs", {}), **extra})
-    return TrainConfig(**{**fields, **overrides})
+    fields.update(overrides)
+    fields["model_kwargs"] = {**fields["model_kwargs"], **network_args}
+    return TrainConfig(**fields)
+
+
+def _network_arguments(model: str, overrides: dict) -> dict:
+    """Take the overrides that are no TrainConfig field out of ``overrides``: arguments of
+    ``model``'s networks, or a ValueError."""
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    args = {k: overrides.pop(k) for k in list(overrides) if k not in names}
+    if not args:
+        return args
+    from gancourse.models import FAMILIES  # imported when needed: the table stays light to import
+
+    family = FAMILIES.get(model)
+    takes = set() if family is None else {*family.g_args, *family.d_args, *(f"d_{a}" for a in family.d_args)}
+    unknown = sorted(set(args) - takes)
+    if unknown:
+        owners = sorted({name for k in unknown for name, f in FAMILIES.items()
+                         if k.removeprefix("d_") in (*f.g_args, *f.d_args)})
+        hint = (f"; {', '.join(unknown)} is an argument of {', '.join(owners)}" if owners
+                else f"; TrainConfig has no such field")
+        raise ValueError(f"{model} does not take {', '.join(unknown)}{hint}")
+    return args
 
 
 RENAMED = {"g_loss": "loss"}  # fields of earlier versions -> today's, so old runs still load

@@ -20,6 +20,7 @@ from gancourse.data import Batches, ImageData
 from gancourse.losses import LOSSES, PENALTIES, discriminator_loss
 from gancourse.run import (TrainingDiverged, check_resumable, make_optimizer, make_scheduler,  # noqa: F401
                            progress_interval, run_loop, write_history)
+from gancourse.toy import TOY_DATASETS
 
 Callback = Callable[[int, nn.Module, nn.Module, list], None]
 __all__ = ["TrainingDiverged", "as_batches", "check_resumable", "critic_step", "discriminator_step",
@@ -116,7 +117,8 @@ def critic_step(G: nn.Module, D: nn.Module, batch: tuple[Tensor, Tensor], opt_d:
     else:
         real_mean, fake_mean = torch.stack([real_scores.mean(), fake_scores.mean()]).tolist()
         row.update(score_real=real_mean, score_fake=fake_mean)
-        if penalty != "none" and penalty not in ("dragan", "r1") or clip is not None:
+        named = getattr(penalty, "name", penalty)  # a family's wrapper of a named penalty says which
+        if penalty != "none" and named not in ("dragan", "r1") or clip is not None:
             row["wasserstein"] = real_mean - fake_mean
     return row
 
@@ -204,8 +206,9 @@ def _has_batchnorm(model: nn.Module) -> bool:
 
 
 def family_steps(cfg: TrainConfig) -> dict | None:
-    """The steps of a family that brings its own (None for the others); a family that fixes its
-    losses refuses a ``cfg.loss`` it would not train with, so config.json never misstates a run."""
+    """The steps of a family that brings its own (None for the others). A family refuses what it
+    would record in config.json but not use: a ``cfg.loss`` other than its own, another family's
+    option (``unroll`` outside toy-gan), a dataset of the wrong kind (images or toy points)."""
     from gancourse.models import FAMILIES  # models import their steps from here: import when called
 
     family = FAMILIES.get(cfg.model)
@@ -214,4 +217,14 @@ def family_steps(cfg: TrainConfig) -> dict | None:
     if family.losses is not None and cfg.loss not in family.losses:
         raise ValueError(f"{cfg.model} trains with its own losses ({', '.join(family.losses)}); "
                          f"loss={cfg.loss!r} would be recorded but not used")
+    defaults = TrainConfig()
+    for owner, other in FAMILIES.items():
+        for name in other.train_args:
+            if name not in family.train_args and getattr(cfg, name) != getattr(defaults, name):
+                raise ValueError(f"{name}={getattr(cfg, name)!r} is an option of {owner}; {cfg.model} "
+                                 f"would record it but not use it")
+    if (family.data == "points") != (cfg.dataset in TOY_DATASETS):
+        wanted = (f"a toy dataset ({', '.join(TOY_DATASETS)})" if family.data == "points"
+                  else f"an image dataset, not the toy {cfg.dataset!r}")
+        raise ValueError(f"{cfg.model} trains on {family.data}: dataset must be {wanted}, got {cfg.dataset!r}")
     return family.steps(cfg) if family.steps is not None else None

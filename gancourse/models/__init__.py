@@ -2,8 +2,9 @@
 
 A family is one row of :data:`FAMILIES`: its networks, the keyword arguments each accepts, its own
 training steps if it has any (else any D/G pair of the loss zoo trains it), the losses it allows,
-the data it trains on, and what a trained one does (``sample`` or ``translate``). Adding a family
-means one model file, one row here, its losses, its profile rows and its checks.
+the data it trains on, the TrainConfig fields only it reads, and what a trained one does (``sample``
+or ``translate``). Adding a family means one model file, one row here, its losses, its profile rows
+and its checks.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from gancourse.models.conditional import (ACGANDiscriminator, ConditionalDiscrim
 from gancourse.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from gancourse.models.mlp import MLPDiscriminator, MLPGenerator
 from gancourse.models.pix2pix import PatchDiscriminator, UNetGenerator
+from gancourse.models.toy_gan import ToyGANDiscriminator, ToyGANGenerator, toy_gan_steps
 
 @dataclass(frozen=True)
 class Family:
@@ -29,8 +31,9 @@ class Family:
     d_args: tuple[str, ...]  # of the discriminator; "d_<arg>" sets one for D alone (d_width, ...)
     steps: Callable | None = None  # cfg -> {d_step, g_step, d_loss, g_loss}; None: the loss zoo's
     losses: tuple[str, ...] | None = None  # the only cfg.loss it trains with; None: any pair
-    data: str = "images"  # "images" (a dataset's images and labels) or "pairs" (pix2pix tasks)
+    data: str = "images"  # "images" (and labels), "pairs" (pix2pix tasks), "points" (toy.TOY_DATASETS)
     use: str = "sample"  # what a trained one does: "sample" from noise or "translate" inputs
+    train_args: tuple[str, ...] = ()  # TrainConfig fields only this family reads; others refuse them
 
 
 def _conditional_steps(name: str) -> Callable:
@@ -56,6 +59,9 @@ FAMILIES: dict[str, Family] = {
                       _pix2pix_steps, ("non-saturating",), data="pairs", use="translate"),
     "began": Family(DCGANGenerator, BEGANDiscriminator, ("latent_dim", "width"),
                     ("width", "code_dim", "gamma", "lambda_k"), began_steps, ("began",)),
+    "toy-gan": Family(ToyGANGenerator, ToyGANDiscriminator, ("latent_dim", "hidden", "depth", "activation"),
+                      ("hidden", "depth", "activation", "pack", "minibatch_std"), toy_gan_steps,
+                      data="points", train_args=("unroll",)),
 }
 MODELS = FAMILIES  # the name earlier versions used
 
@@ -72,7 +78,10 @@ def build_models(name: str, latent_dim: int = 100, **kwargs) -> tuple[nn.Module,
     unknown = ({k for k in kwargs if k not in family.g_args and k not in family.d_args}
                | {f"d_{k}" for k in d_only if k not in family.d_args})
     if unknown:
-        raise ValueError(f"model {name!r} does not take {', '.join(sorted(unknown))}")
+        owners = sorted({other for k in unknown for other, f in FAMILIES.items()
+                         if k.removeprefix("d_") in (*f.g_args, *f.d_args)})
+        hint = f" ({', '.join(owners)} {'does' if len(owners) == 1 else 'do'})" if owners else ""
+        raise ValueError(f"model {name!r} does not take {', '.join(sorted(unknown))}{hint}")
     G = family.generator(**{k: v for k, v in kwargs.items() if k in family.g_args})
     D = family.discriminator(**{**{k: v for k, v in kwargs.items() if k in family.d_args}, **d_only})
     return G, D
@@ -91,4 +100,5 @@ def summarize(model: nn.Module) -> str:
 
 __all__ = ["FAMILIES", "Family", "MODELS", "build_models", "summarize", "MLPGenerator", "MLPDiscriminator",
            "DCGANGenerator", "DCGANDiscriminator", "ConditionalGenerator",
-           "ConditionalDiscriminator", "ACGANDiscriminator", "BEGANDiscriminator", "UNetGenerator", "PatchDiscriminator"]
+           "ConditionalDiscriminator", "ACGANDiscriminator", "BEGANDiscriminator", "UNetGenerator", "PatchDiscriminator",
+           "ToyGANGenerator", "ToyGANDiscriminator"]
