@@ -15,8 +15,9 @@ import numpy as np
 import torch
 
 from gancourse.checkpoint import CheckpointError, atomic_write_text
-from gancourse.cli_files import (GENERATOR_HINT, MAX_SAMPLES, UsageError, check_count, output_file, read_npz,
-                                 read_samples, refuse_non_finite, writable_dir, write_npz)
+from gancourse.cli_files import (GENERATOR_HINT, MAX_SAMPLES, POINTS_NOT_FINITE, UsageError, check_count,
+                                 output_file, read_npz, read_points, read_samples, refuse_non_finite,
+                                 writable_dir, write_npz)
 from gancourse.config import PROFILE_NAMES, UNBOUNDED_STEPS, make_config
 from gancourse.data import DATASETS, Batches, DataError, load_dataset, to_uint8
 from gancourse.device import get_device, pick_profile, seed_everything
@@ -26,9 +27,12 @@ from gancourse.pix2pix import TASKS
 from gancourse.plot import SampleSnapshots, save_run_figures
 from gancourse.run import postfix
 from gancourse.runs import load, sample
+from gancourse.toy import TOY_DATASETS, toy_points
 from gancourse.train import TrainingDiverged, check_resumable, family_steps, steps_for, train_gan
 
 MODEL_NAMES = tuple(FAMILIES)
+DATASET_NAMES = (*DATASETS, *TOY_DATASETS)  # image datasets, then toy-gan's 2-D mixtures
+TOY_EVALUATE_N = 2500  # samples the VEEGAN / PacGAN protocol scores
 
 
 class _Parser(argparse.ArgumentParser):
@@ -77,8 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
                                        "Running again with the same --out resumes.")
     train.add_argument("model", metavar="MODEL", choices=MODEL_NAMES,
                        help=f"one of: {', '.join(MODEL_NAMES)}")
-    train.add_argument("--dataset", required=True, choices=tuple(DATASETS),
-                       help=f"one of: {', '.join(DATASETS)}")
+    train.add_argument("--dataset", required=True, choices=DATASET_NAMES,
+                       help=f"one of: {', '.join(DATASETS)}; toy-gan: {', '.join(TOY_DATASETS)}")
     budget = train.add_mutually_exclusive_group()
     budget.add_argument("--steps", type=_positive(int), help="generator steps (default: profile's)")
     budget.add_argument("--minutes", type=_positive(float), help="wall-clock budget in minutes")
@@ -89,6 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
                             "cgan, acgan and pix2pix train with their own)")
     train.add_argument("--task", choices=TASKS,
                        help="pix2pix only: edges (edge map -> image) or lowres (8x8 -> 32x32)")
+    train.add_argument("--pack", type=_positive(int), metavar="M",
+                       help="toy-gan only: D judges M samples at once (PacGAN; the batch must divide by M)")
+    train.add_argument("--minibatch-std", action="store_true",
+                       help="toy-gan only: D sees the batch's standard deviation as one more feature")
+    train.add_argument("--unroll", type=_positive(int), metavar="K",
+                       help="toy-gan only: G's loss against D advanced K steps (unrolled GAN)")
     train.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
     train.add_argument("--data-root",
                        help="dataset root (default: $GANCOURSE_DATA, then data/ in a checkout, "
@@ -97,7 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     smp = sub.add_parser("sample", help="draw samples from a trained run into an .npz file",
                          description="Writes uint8 images (N, 28, 28) under key 'images' and their "
-                                     "labels under 'labels' (-1 for unconditional models).")
+                                     "labels under 'labels' (-1 for unconditional models); for a "
+                                     "toy-gan run, float32 points (N, 2) under key 'points'.")
     smp.add_argument("run_dir", metavar="DIR", type=_path, help="a run directory written by train")
     smp.add_argument("--n", type=_positive(int), required=True,
                      help=f"number of samples (at most {MAX_SAMPLES:,})")
@@ -110,13 +121,17 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("evaluate", help="measure a run or a file of samples (Parzen, FID, KID, ...)",
                         description="Prints Parzen log-likelihood (the GAN paper's protocol), FID and KID "
                                     "in the domain classifier's features, coverage entropy, and "
-                                    "accuracy when the samples have labels, with each one's runtime.")
+                                    "accuracy when the samples have labels, with each one's runtime. "
+                                    "For a toy dataset (a toy-gan run, or points under key 'points'): "
+                                    "modes captured, high-quality samples and KL to uniform "
+                                    "(the VEEGAN / PacGAN protocol).")
     ev.add_argument("target", metavar="RUN_DIR_or_FILE.npz", type=_path,
                     help="a run directory written by train, or an .npz written by sample")
-    ev.add_argument("--dataset", required=True, choices=tuple(DATASETS),
-                    help=f"the real data to compare with: {', '.join(DATASETS)}")
-    ev.add_argument("--n", type=_positive(int), default=10000,
-                    help="samples to draw from a run directory (default 10000, the paper's)")
+    ev.add_argument("--dataset", required=True, choices=DATASET_NAMES,
+                    help=f"the real data to compare with: {', '.join(DATASET_NAMES)}")
+    ev.add_argument("--n", type=_positive(int),
+                    help=f"samples to draw from a run directory (default 10000, the GAN paper's; "
+                         f"{TOY_EVALUATE_N} for a toy dataset, VEEGAN's)")
     ev.add_argument("--seed", type=_seed, default=0, help="random seed for drawing samples (default 0)")
     ev.add_argument("--profile", choices=PROFILE_NAMES,
                     help="which cached domain classifier to use (default: from the device)")
@@ -152,6 +167,9 @@ def cmd_train(args) -> None:
         overrides.update(num_steps=UNBOUNDED_STEPS, minutes=args.minutes)
     if args.loss:
         overrides.update(loss=args.loss)
+    for name in ("pack", "minibatch_std", "unroll"):  # make_config refuses them for other models
+        if getattr(args, name):
+            overrides[name] = getattr(args, name)
     cfg = make_config(args.model, profile, **overrides)
     family_steps(cfg) or steps_for(cfg)  # a loss the model cannot train with is refused before any work
     out = writable_dir(args.out)
@@ -159,6 +177,8 @@ def cmd_train(args) -> None:
     print(f"profile: {profile}\n{cfg}")
     if FAMILIES[cfg.model].data == "pairs":
         return _train_pairs(cfg, device, args)
+    if FAMILIES[cfg.model].data == "points":
+        return _train_points(cfg, device, out)
     data = load_dataset(cfg.dataset, "train", root=args.data_root)
     print(data)
     seed_everything(cfg.seed)
@@ -206,6 +226,48 @@ def _train_pairs(cfg, device, args) -> None:
     print(f"wrote {out}/")
     if history.interrupted:
         raise KeyboardInterrupt  # saved, and reported as stopped: exit code 130
+
+
+def _train_points(cfg, device, out: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    from gancourse.metrics import mode_coverage
+    from gancourse.plot import plot_history, show_points
+
+    data = toy_points(cfg.dataset, seed=cfg.seed)  # (100000, 2), rebuilt alike on resume
+    print(f"{cfg.dataset}: {len(data):,} training points")
+    seed_everything(cfg.seed)
+    G, D = build_models(cfg.model, latent_dim=cfg.latent_dim, **cfg.model_kwargs)
+    G, D = G.to(device), D.to(device)
+    history = train_gan(G, D, data, cfg, run_dir=out)
+    step = history[-1]["step"] if history else 0
+    points = _draw_points(G, TOY_EVALUATE_N, seed=0, source=f"the generator in {out}")
+    for name, fig in (("samples.png", show_points(points, cfg.dataset,
+                                                  title=f"{cfg.dataset}: samples after {step} steps")),
+                      ("losses.png", plot_history(history) if history else None)):
+        if fig is not None:
+            fig.savefig(out / name, dpi=100, bbox_inches="tight")
+            plt.close(fig)
+    if history:
+        print(f"trained {step} steps in {history[-1]['time_s']:.0f} s: "
+              + ", ".join(f"{k}={v}" for k, v in postfix(history[-1]).items()))
+    print(f"{_coverage_line(mode_coverage(points, cfg.dataset))} ({TOY_EVALUATE_N:,} samples)")
+    print(f"wrote {out}/")
+    if history.interrupted:
+        raise KeyboardInterrupt  # saved, and reported as stopped: exit code 130
+
+
+def _coverage_line(result) -> str:
+    return (f"modes {result.modes}/{result.total_modes}, high quality {result.high_quality:.1%}, "
+            f"KL {result.kl:.3f}")
+
+
+def _draw_points(G, n: int, seed: int, source: str) -> torch.Tensor:
+    """n points (N, 2) from a toy generator; refuses NaN outputs."""
+    seed_everything(seed)
+    points = sample(G, z=torch.randn(n, G.latent_dim))
+    refuse_non_finite(points, source, GENERATOR_HINT, POINTS_NOT_FINITE)
+    return points
 
 
 def cmd_translate(args) -> None:
@@ -275,6 +337,11 @@ def cmd_sample(args) -> None:
     G, cfg = _load_for_sampling(args.run_dir)
     labels = _sample_labels(G, cfg, args.n, args.labels, args.run_dir)
     out = output_file(args.out, ".npz", protect=(args.run_dir,))
+    if FAMILIES[cfg.model].data == "points":
+        points = _draw_points(G, args.n, args.seed, f"the generator in {args.run_dir}")
+        write_npz(out, points=points.numpy().astype(np.float32))
+        print(f"wrote {out}: points {tuple(points.shape)} float32 ({cfg.dataset})")
+        return
     images = _draw(G, args.n, labels, args.seed, f"the generator in {args.run_dir}")  # (N, 28, 28)
     out_labels = labels if labels is not None else torch.full((args.n,), -1)
     write_npz(out, images=images.numpy(), labels=out_labels.numpy().astype(np.int64))
@@ -286,12 +353,18 @@ def cmd_evaluate(args) -> None:
 
     target = args.target
     json_out = output_file(args.json, ".json", protect=(target,)) if args.json else None
+    if args.dataset in TOY_DATASETS:
+        return _evaluate_points(args, json_out)
+    n = args.n or 10000
     if target.is_dir():
-        check_count(args.n, "--n")
+        check_count(n, "--n")
         G, cfg = _load_for_sampling(target)
-        labels = _sample_labels(G, cfg, args.n, None, target)
-        images = _draw(G, args.n, labels, args.seed, f"the generator in {target}", uint8=False)
-        what = f"{args.n} samples of {cfg.model} from {target}"
+        if FAMILIES[cfg.model].data == "points":
+            raise UsageError(f"{target} holds {cfg.model} trained on {cfg.dataset} points: evaluate it "
+                             f"with --dataset {cfg.dataset}")
+        labels = _sample_labels(G, cfg, n, None, target)
+        images = _draw(G, n, labels, args.seed, f"the generator in {target}", uint8=False)
+        what = f"{n} samples of {cfg.model} from {target}"
     elif target.is_file():
         images, labels = read_samples(target)
         what = f"{len(images)} images from {target}"
@@ -315,6 +388,39 @@ def cmd_evaluate(args) -> None:
         print(f"{name:<30} {value:<36} {seconds:>5.1f}s")
     if json_out:
         atomic_write_text(json_out, json.dumps(result, indent=2))
+        print(f"wrote {json_out}")
+
+
+def _evaluate_points(args, json_out: Path | None) -> None:
+    from gancourse.metrics import mode_coverage
+
+    target, n = args.target, args.n or TOY_EVALUATE_N
+    if target.is_dir():
+        if n > MAX_SAMPLES:
+            raise UsageError(f"--n {n:,} is more than {MAX_SAMPLES:,} points at once")
+        G, cfg = _load_for_sampling(target)
+        if cfg.dataset != args.dataset:
+            raise UsageError(f"{target} holds {cfg.model} trained on {cfg.dataset}: evaluate it with "
+                             f"--dataset {cfg.dataset}")
+        points = _draw_points(G, n, args.seed, f"the generator in {target}")
+        what = f"{n} samples of {cfg.model} from {target}"
+    elif target.is_file():
+        points = read_points(target)
+        what = f"{len(points)} points from {target}"
+    else:
+        raise UsageError(f"{target} is neither a run directory nor an .npz file")
+    print(f"evaluating {what} against {args.dataset}")
+    result = mode_coverage(points, args.dataset)
+    print(f"\n{'metric':<34} value")
+    for name, value in (("modes captured", f"{result.modes} of {result.total_modes}"),
+                        ("high-quality samples (3 std)", f"{result.high_quality:.1%}"),
+                        ("KL(captured modes || uniform)", f"{result.kl:.4f}")):
+        print(f"{name:<34} {value}")
+    if json_out:
+        values = {"modes": result.modes, "total_modes": result.total_modes,
+                  "high_quality": result.high_quality, "kl": result.kl if math.isfinite(result.kl) else None,
+                  "counts": list(result.counts), "n_samples": len(points)}
+        atomic_write_text(json_out, json.dumps(values, indent=2))
         print(f"wrote {json_out}")
 
 

@@ -23,6 +23,7 @@ MIN_EVALUATE = 50  # FID, KID and the per-class spread need a few dozen images t
 
 
 GENERATOR_HINT = "its training diverged? Retrain it, or use an earlier run"
+POINTS_NOT_FINITE = "points with NaN or infinite coordinates"
 RUN_FILES = ("checkpoint.pt", "config.json", "history.csv", "samples.png", "losses.png", "progress.gif")
 
 
@@ -60,10 +61,12 @@ def write_npz(path: Path, **arrays) -> None:
     atomic_write(path, lambda f: np.savez_compressed(f, **arrays))
 
 
-def read_npz(path: Path, what: str = "images") -> dict:
-    """The arrays of an .npz file written by numpy, or a one-line UsageError saying what is wrong."""
+def read_npz(path: Path, what: str = "images", key: str = "images") -> dict:
+    """The arrays of an .npz file written by numpy, holding ``key``, or a one-line UsageError saying
+    what is wrong."""
     if not path.is_file():
-        raise UsageError(f"{path} is not a file; pass an .npz with uint8 {what} under key 'images'")
+        kind = "uint8 " if key == "images" else ""
+        raise UsageError(f"{path} is not a file; pass an .npz with {kind}{what} under key '{key}'")
     try:
         npz = np.load(path, allow_pickle=False)
         if not isinstance(npz, np.lib.npyio.NpzFile):
@@ -77,17 +80,32 @@ def read_npz(path: Path, what: str = "images") -> dict:
                   else f"{type(err).__name__}: {err}")
         raise UsageError(f"cannot read {path} as an .npz file ({detail}); write one with np.savez or "
                          f"python -m gancourse sample") from None
-    if "images" not in arrays:
-        raise UsageError(f"{path} has no 'images' array (keys: {', '.join(arrays) or 'none'}); "
+    if key not in arrays:
+        raise UsageError(f"{path} has no '{key}' array (keys: {', '.join(arrays) or 'none'}); "
                          "write one with: python -m gancourse sample")
     return arrays
 
 
-def refuse_non_finite(images: torch.Tensor, source: str, hint: str = "replace or drop those images") -> None:
-    """A UsageError if any image has a NaN or infinite pixel."""
+def read_points(path: Path) -> torch.Tensor:
+    """2-D points (N, 2), float32, from the key 'points' of an .npz file (sample of a toy-gan run)."""
+    points = read_npz(path, "2-D points", key="points")["points"]
+    if points.ndim != 2 or points.shape[1] != 2 or len(points) == 0 \
+            or not np.issubdtype(points.dtype, np.floating):
+        raise UsageError(f"expected float points of shape (N, 2), N >= 1, under 'points' in {path}, "
+                         f"got {points.dtype} {points.shape}")
+    if len(points) > MAX_SAMPLES:
+        raise UsageError(f"{path} holds {len(points):,} points; evaluate at most {MAX_SAMPLES:,} at once")
+    x = torch.from_numpy(points.astype(np.float32))
+    refuse_non_finite(x, str(path), "replace or drop those points", POINTS_NOT_FINITE)
+    return x
+
+
+def refuse_non_finite(images: torch.Tensor, source: str, hint: str = "replace or drop those images",
+                      what: str = "images with NaN or infinite pixels") -> None:
+    """A UsageError if any image (or point: ``what``) has a NaN or infinite entry."""
     bad = (~torch.isfinite(images.flatten(1))).any(1).sum().item()
     if bad:
-        raise UsageError(f"{source} gave {bad:,} of {len(images):,} images with NaN or infinite pixels; {hint}")
+        raise UsageError(f"{source} gave {bad:,} of {len(images):,} {what}; {hint}")
 
 
 def read_samples(path: Path) -> tuple[torch.Tensor, torch.Tensor | None]:

@@ -16,14 +16,29 @@ def test_help_on_every_command():
 
 
 @pytest.mark.parametrize("argv,message", [
-    (["train", "stylegan", "--dataset", "mnist", "--out", "x"], "invalid choice: 'stylegan' (choose from 'mlp-gan', 'dcgan', 'cgan', 'acgan', 'pix2pix', 'began')"),
-    (["train", "dcgan", "--dataset", "cifar", "--out", "x"], "invalid choice: 'cifar' (choose from 'mnist', 'fashion-mnist')"),
+    (["train", "stylegan", "--dataset", "mnist", "--out", "x"], "invalid choice: 'stylegan' (choose from 'mlp-gan', 'dcgan', 'cgan', 'acgan', 'pix2pix', 'began', 'toy-gan')"),
+    (["train", "dcgan", "--dataset", "cifar", "--out", "x"], "invalid choice: 'cifar' (choose from 'mnist', 'fashion-mnist', 'ring8', 'grid25')"),
     (["train", "dcgan", "--dataset", "mnist", "--steps", "0", "--out", "x"], "expected a positive whole number, got '0'"),
     (["train", "dcgan", "--dataset", "mnist", "--minutes", "-1", "--out", "x"], "expected a positive number, got '-1'"),
     (["train", "dcgan", "--dataset", "mnist", "--steps", "2", "--minutes", "1", "--out", "x"], "not allowed with argument"),
     (["sample", "does-not-exist", "--n", "4", "--out", "x.npz"], "no checkpoint at does-not-exist/checkpoint.pt"),
     (["evaluate", "nowhere.npz", "--dataset", "mnist"], "nowhere.npz is neither a run directory nor an .npz file"),
     (["evaluate", "x.npz"], "the following arguments are required: --dataset"),
+    (["train", "toy-gan", "--dataset", "grid25", "--pack", "0", "--out", "x"], "expected a positive whole number, got '0'"),
+    (["train", "toy-gan", "--dataset", "grid25", "--profile", "quick", "--pack", "3", "--out", "x"],
+     "batch_size 256 is not divisible by pack=3"),
+    (["train", "toy-gan", "--dataset", "mnist", "--profile", "quick", "--out", "x"],
+     "toy-gan trains on points: dataset must be a toy dataset (ring8, grid25), got 'mnist'"),
+    (["train", "dcgan", "--dataset", "mnist", "--profile", "quick", "--pack", "2", "--out", "x"],
+     "dcgan does not take pack; pack is an argument of toy-gan"),
+    (["train", "dcgan", "--dataset", "mnist", "--profile", "quick", "--minibatch-std", "--out", "x"],
+     "dcgan does not take minibatch_std"),
+    (["train", "dcgan", "--dataset", "mnist", "--profile", "quick", "--unroll", "5", "--out", "x"],
+     "unroll=5 is an option of toy-gan; dcgan would record it but not use it"),
+    (["train", "dcgan", "--dataset", "grid25", "--profile", "quick", "--out", "x"],
+     "dcgan trains on images: dataset must be an image dataset, not the toy 'grid25'"),
+    (["train", "toy-gan", "--dataset", "ring8", "--profile", "quick", "--loss", "wgan-gp", "--unroll", "2",
+      "--out", "x"], "unroll=2 needs a loss without a penalty or clipping"),
 ])
 def test_bad_input_is_one_line_and_exit_2(capsys, argv, message):
     assert main(argv) == 2
@@ -110,3 +125,54 @@ def test_evaluate_a_conditional_run_reports_accuracy(tmp_path, capsys):
                  "--json", str(tmp_path / "m.json")]) == 0
     result = json.loads((tmp_path / "m.json").read_text())
     assert result["n_samples"] == 200 and 0 <= result["accuracy"] <= 1
+
+
+def test_toy_gan_trains_samples_points_evaluates_and_resumes(tmp_path, capsys):
+    import json
+    run = tmp_path / "run"
+    assert main(["train", "toy-gan", "--dataset", "ring8", "--profile", "quick", "--steps", "20", "--pack", "2",
+                 "--minibatch-std", "--unroll", "1", "--loss", "hinge", "--out", str(run)]) == 0
+    out = capsys.readouterr().out
+    assert "modes " in out and "/8, high quality" in out and f"wrote {run}/" in out
+    for name in ("samples.png", "losses.png", "checkpoint.pt", "history.csv", "config.json"):
+        assert (run / name).is_file(), name
+    saved = json.loads((run / "config.json").read_text())
+    assert (saved["dataset"], saved["loss"], saved["unroll"]) == ("ring8", "hinge", 1)
+    assert saved["model_kwargs"]["pack"] == 2 and saved["model_kwargs"]["minibatch_std"] is True
+    assert main(["sample", str(run), "--n", "7", "--out", str(tmp_path / "p.npz")]) == 0
+    with np.load(tmp_path / "p.npz") as f:
+        assert set(f.files) == {"points"} and f["points"].shape == (7, 2) and f["points"].dtype == np.float32
+    assert main(["evaluate", str(run), "--dataset", "ring8", "--json", str(tmp_path / "m.json")]) == 0
+    assert "modes captured" in capsys.readouterr().out
+    result = json.loads((tmp_path / "m.json").read_text())
+    assert result["n_samples"] == 2500 and result["total_modes"] == 8 and 0 <= result["high_quality"] <= 1
+    for argv, message in ((["evaluate", str(run), "--dataset", "grid25"], "trained on ring8: evaluate it with "
+                           "--dataset ring8"),
+                          (["evaluate", str(run), "--dataset", "mnist"], "evaluate it with --dataset ring8")):
+        assert main(argv) == 2
+        assert message in capsys.readouterr().err
+    assert main(["train", "toy-gan", "--dataset", "ring8", "--profile", "quick", "--steps", "25", "--pack", "2",
+                 "--minibatch-std", "--unroll", "1", "--loss", "hinge", "--out", str(run)]) == 0
+    assert "resuming from step 20" in capsys.readouterr().out
+
+
+def test_evaluate_a_file_of_points(tmp_path, capsys):
+    import json
+
+    from gancourse.toy import TOY_DATASETS
+    centers = TOY_DATASETS["grid25"].centers().numpy()
+    np.savez(tmp_path / "three.npz", points=np.repeat(centers[:3], 10, axis=0))
+    assert main(["evaluate", str(tmp_path / "three.npz"), "--dataset", "grid25", "--json", str(tmp_path / "m.json")]) == 0
+    result = json.loads((tmp_path / "m.json").read_text())
+    assert result["modes"] == 3 and result["high_quality"] == 1.0 and abs(result["kl"] - np.log(25 / 3)) < 1e-6
+    np.savez(tmp_path / "far.npz", points=np.full((5, 2), 99.0))
+    assert main(["evaluate", str(tmp_path / "far.npz"), "--dataset", "grid25", "--json", str(tmp_path / "f.json")]) == 0
+    assert json.loads((tmp_path / "f.json").read_text())["kl"] is None  # inf (no high-quality sample) as JSON
+    np.savez(tmp_path / "bad.npz", points=np.zeros((5, 3)))
+    np.savez(tmp_path / "nan.npz", points=np.array([[0.0, np.nan]]))
+    for name, message in (("bad.npz", "expected float points of shape (N, 2)"),
+                          ("nan.npz", "1 of 1 points with NaN or infinite coordinates"),
+                          ("m.json", "cannot read")):
+        assert main(["evaluate", str(tmp_path / name), "--dataset", "ring8"]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err
