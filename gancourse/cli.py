@@ -15,9 +15,9 @@ import numpy as np
 import torch
 
 from gancourse.checkpoint import CheckpointError, atomic_write_text
-from gancourse.cli_files import (GENERATOR_HINT, MAX_SAMPLES, POINTS_NOT_FINITE, UsageError, check_count,
-                                 output_file, read_npz, read_points, read_samples, refuse_non_finite,
-                                 writable_dir, write_npz)
+from gancourse.cli_files import (GENERATOR_HINT, MAX_SAMPLES, UsageError, check_count, output_file, read_npz,
+                                 read_samples, refuse_non_finite, writable_dir, write_npz)
+from gancourse.cli_points import TOY_EVALUATE_N, draw_points, evaluate_points, train_points
 from gancourse.config import PROFILE_NAMES, UNBOUNDED_STEPS, make_config
 from gancourse.data import DATASETS, Batches, DataError, load_dataset, to_uint8
 from gancourse.device import get_device, pick_profile, seed_everything
@@ -27,12 +27,11 @@ from gancourse.pix2pix import TASKS
 from gancourse.plot import SampleSnapshots, save_run_figures
 from gancourse.run import postfix
 from gancourse.runs import load, sample
-from gancourse.toy import TOY_DATASETS, toy_points
+from gancourse.toy import TOY_DATASETS
 from gancourse.train import TrainingDiverged, check_resumable, family_steps, steps_for, train_gan
 
 MODEL_NAMES = tuple(FAMILIES)
 DATASET_NAMES = (*DATASETS, *TOY_DATASETS)  # image datasets, then toy-gan's 2-D mixtures
-TOY_EVALUATE_N = 2500  # samples the VEEGAN / PacGAN protocol scores
 
 
 class _Parser(argparse.ArgumentParser):
@@ -178,7 +177,7 @@ def cmd_train(args) -> None:
     if FAMILIES[cfg.model].data == "pairs":
         return _train_pairs(cfg, device, args)
     if FAMILIES[cfg.model].data == "points":
-        return _train_points(cfg, device, out)
+        return train_points(cfg, device, out)
     data = load_dataset(cfg.dataset, "train", root=args.data_root)
     print(data)
     seed_everything(cfg.seed)
@@ -226,48 +225,6 @@ def _train_pairs(cfg, device, args) -> None:
     print(f"wrote {out}/")
     if history.interrupted:
         raise KeyboardInterrupt  # saved, and reported as stopped: exit code 130
-
-
-def _train_points(cfg, device, out: Path) -> None:
-    import matplotlib.pyplot as plt
-
-    from gancourse.metrics import mode_coverage
-    from gancourse.plot import plot_history, show_points
-
-    data = toy_points(cfg.dataset, seed=cfg.seed)  # (100000, 2), rebuilt alike on resume
-    print(f"{cfg.dataset}: {len(data):,} training points")
-    seed_everything(cfg.seed)
-    G, D = build_models(cfg.model, latent_dim=cfg.latent_dim, **cfg.model_kwargs)
-    G, D = G.to(device), D.to(device)
-    history = train_gan(G, D, data, cfg, run_dir=out)
-    step = history[-1]["step"] if history else 0
-    points = _draw_points(G, TOY_EVALUATE_N, seed=0, source=f"the generator in {out}")
-    for name, fig in (("samples.png", show_points(points, cfg.dataset,
-                                                  title=f"{cfg.dataset}: samples after {step} steps")),
-                      ("losses.png", plot_history(history) if history else None)):
-        if fig is not None:
-            fig.savefig(out / name, dpi=100, bbox_inches="tight")
-            plt.close(fig)
-    if history:
-        print(f"trained {step} steps in {history[-1]['time_s']:.0f} s: "
-              + ", ".join(f"{k}={v}" for k, v in postfix(history[-1]).items()))
-    print(f"{_coverage_line(mode_coverage(points, cfg.dataset))} ({TOY_EVALUATE_N:,} samples)")
-    print(f"wrote {out}/")
-    if history.interrupted:
-        raise KeyboardInterrupt  # saved, and reported as stopped: exit code 130
-
-
-def _coverage_line(result) -> str:
-    return (f"modes {result.modes}/{result.total_modes}, high quality {result.high_quality:.1%}, "
-            f"KL {result.kl:.3f}")
-
-
-def _draw_points(G, n: int, seed: int, source: str) -> torch.Tensor:
-    """n points (N, 2) from a toy generator; refuses NaN outputs."""
-    seed_everything(seed)
-    points = sample(G, z=torch.randn(n, G.latent_dim))
-    refuse_non_finite(points, source, GENERATOR_HINT, POINTS_NOT_FINITE)
-    return points
 
 
 def cmd_translate(args) -> None:
@@ -338,7 +295,7 @@ def cmd_sample(args) -> None:
     labels = _sample_labels(G, cfg, args.n, args.labels, args.run_dir)
     out = output_file(args.out, ".npz", protect=(args.run_dir,))
     if FAMILIES[cfg.model].data == "points":
-        points = _draw_points(G, args.n, args.seed, f"the generator in {args.run_dir}")
+        points = draw_points(G, args.n, args.seed, f"the generator in {args.run_dir}")
         write_npz(out, points=points.numpy().astype(np.float32))
         print(f"wrote {out}: points {tuple(points.shape)} float32 ({cfg.dataset})")
         return
@@ -354,7 +311,7 @@ def cmd_evaluate(args) -> None:
     target = args.target
     json_out = output_file(args.json, ".json", protect=(target,)) if args.json else None
     if args.dataset in TOY_DATASETS:
-        return _evaluate_points(args, json_out)
+        return evaluate_points(args, json_out)
     n = args.n or 10000
     if target.is_dir():
         check_count(n, "--n")
@@ -388,39 +345,6 @@ def cmd_evaluate(args) -> None:
         print(f"{name:<30} {value:<36} {seconds:>5.1f}s")
     if json_out:
         atomic_write_text(json_out, json.dumps(result, indent=2))
-        print(f"wrote {json_out}")
-
-
-def _evaluate_points(args, json_out: Path | None) -> None:
-    from gancourse.metrics import mode_coverage
-
-    target, n = args.target, args.n or TOY_EVALUATE_N
-    if target.is_dir():
-        if n > MAX_SAMPLES:
-            raise UsageError(f"--n {n:,} is more than {MAX_SAMPLES:,} points at once")
-        G, cfg = _load_for_sampling(target)
-        if cfg.dataset != args.dataset:
-            raise UsageError(f"{target} holds {cfg.model} trained on {cfg.dataset}: evaluate it with "
-                             f"--dataset {cfg.dataset}")
-        points = _draw_points(G, n, args.seed, f"the generator in {target}")
-        what = f"{n} samples of {cfg.model} from {target}"
-    elif target.is_file():
-        points = read_points(target)
-        what = f"{len(points)} points from {target}"
-    else:
-        raise UsageError(f"{target} is neither a run directory nor an .npz file")
-    print(f"evaluating {what} against {args.dataset}")
-    result = mode_coverage(points, args.dataset)
-    print(f"\n{'metric':<34} value")
-    for name, value in (("modes captured", f"{result.modes} of {result.total_modes}"),
-                        ("high-quality samples (3 std)", f"{result.high_quality:.1%}"),
-                        ("KL(captured modes || uniform)", f"{result.kl:.4f}")):
-        print(f"{name:<34} {value}")
-    if json_out:
-        values = {"modes": result.modes, "total_modes": result.total_modes,
-                  "high_quality": result.high_quality, "kl": result.kl if math.isfinite(result.kl) else None,
-                  "counts": list(result.counts), "n_samples": len(points)}
-        atomic_write_text(json_out, json.dumps(values, indent=2))
         print(f"wrote {json_out}")
 
 

@@ -15,7 +15,8 @@ from gancourse.models import build_models
 @torch.no_grad()
 def sample(G: nn.Module, n: int | None = None, labels: Tensor | None = None,
            z: Tensor | None = None, batch_size: int = 500) -> Tensor:
-    """Draw ``n`` images in [-1, 1] from G (eval mode, no gradients), in batches, on the CPU.
+    """Draw ``n`` images in [-1, 1] (toy-gan: points (n, 2)) from G (eval mode, no gradients), in
+    batches, on the CPU.
 
     Pass ``z`` to use fixed noise instead of fresh noise; ``labels`` (N,) for conditional models.
     G's train/eval mode is restored afterwards.

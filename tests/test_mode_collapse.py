@@ -140,10 +140,19 @@ def test_shapes_and_packing():
     assert torch.equal(pack_points(torch.arange(8.0).view(4, 2), 2), torch.tensor([[0.0, 1, 2, 3], [4, 5, 6, 7]]))
     with pytest.raises(ValueError, match="a batch of 10 points cannot be packed in groups of 4"):
         D(torch.randn(10, 2))
-    with pytest.raises(ValueError, match=r"expected images of shape \(B, 2\), got \(4, 3\)"):
+    with pytest.raises(ValueError, match=r"expected points of shape \(B, 2\), got \(4, 3\)"):
         D(torch.randn(4, 3))
-    with pytest.raises(ValueError, match="pack must be a whole number of samples >= 1, got 0"):
-        build_models("toy-gan", pack=0)
+    with pytest.raises(ValueError, match=r"expected noise of shape \(B, 3\), got \(4, 2\)"):
+        G(torch.randn(4, 2))
+    for bad in (0, 1.5, True):
+        with pytest.raises(ValueError, match=f"pack must be a whole number of samples >= 1, got {bad}"):
+            build_models("toy-gan", pack=bad)
+    with pytest.raises(ValueError, match="pack must be a whole number of samples >= 1, got '2'"):
+        toy_gan_steps(make_config("toy-gan", "quick", pack="2"))
+    with pytest.raises(ValueError, match="minibatch_std must be True or False, got 'yes'"):
+        build_models("toy-gan", minibatch_std="yes")
+    with pytest.raises(ValueError, match="unknown activation 'gelu'"):
+        build_models("toy-gan", activation="gelu")
 
 
 def test_a_pack_is_judged_on_its_own_samples_only():

@@ -19,11 +19,10 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call
 
-from gancourse.models.shapes import check_images, check_noise
+from gancourse.models.shapes import check_noise
 
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {"tanh": nn.Tanh, "relu": nn.ReLU,
                                                    "leaky-relu": partial(nn.LeakyReLU, 0.2)}
-POINT_SHAPE = (2,)
 
 
 def _mlp_layers(n_in: int, hidden: int, depth: int, activation: str) -> list[nn.Module]:
@@ -52,6 +51,19 @@ class ToyGANGenerator(nn.Module):
         return self.net(z)
 
 
+def check_points(x: Tensor) -> None:
+    """Raise ValueError unless ``x`` holds 2-D points, shape (B, 2)."""
+    if x.dim() != 2 or x.shape[1] != 2:
+        raise ValueError(f"expected points of shape (B, 2), got {tuple(x.shape)}")
+
+
+def check_pack(pack) -> int:
+    """``pack`` if it is a whole number >= 1, else a ValueError."""
+    if not isinstance(pack, int) or isinstance(pack, bool) or pack < 1:
+        raise ValueError(f"pack must be a whole number of samples >= 1, got {pack!r}")
+    return pack
+
+
 def pack_points(x: Tensor, pack: int) -> Tensor:
     """(B, 2) -> (B / pack, 2 pack): each row holds ``pack`` consecutive samples side by side."""
     if len(x) % pack:
@@ -77,18 +89,19 @@ class ToyGANDiscriminator(nn.Module):
     def __init__(self, hidden: int = 128, depth: int = 2, activation: str = "tanh", *,
                  pack: int = 1, minibatch_std: bool = False) -> None:
         super().__init__()
-        if not isinstance(pack, int) or isinstance(pack, bool) or pack < 1:
-            raise ValueError(f"pack must be a whole number of samples >= 1, got {pack!r}")
+        check_pack(pack)
+        if not isinstance(minibatch_std, bool):
+            raise ValueError(f"minibatch_std must be True or False, got {minibatch_std!r}")
         if depth < 1:
             raise ValueError(f"depth must be positive, got {depth}")
-        self.pack, self.minibatch_std = pack, bool(minibatch_std)
+        self.pack, self.minibatch_std = pack, minibatch_std
         self.first = nn.Sequential(*_mlp_layers(2 * pack, hidden, 1, activation))  # (B', hidden)
         n_mid = hidden + self.minibatch_std  # the std feature joins the first hidden layer
         body = _mlp_layers(n_mid, hidden, depth - 1, activation) if depth > 1 else []
         self.rest = nn.Sequential(*body, nn.Linear(hidden if depth > 1 else n_mid, 1))
 
     def forward(self, x: Tensor) -> Tensor:
-        check_images(x, POINT_SHAPE)
+        check_points(x)
         return self.forward_packed(pack_points(x, self.pack))  # (B, 2) -> (B / pack,)
 
     def forward_packed(self, packed: Tensor) -> Tensor:
@@ -175,8 +188,8 @@ def toy_gan_steps(cfg) -> dict:
     from gancourse.train import critic_step, steps_for
 
     kwargs = cfg.model_kwargs
-    pack = kwargs.get("d_pack", kwargs.get("pack", 1))
-    if isinstance(pack, int) and pack > 0 and cfg.batch_size % pack:
+    pack = check_pack(kwargs.get("d_pack", kwargs.get("pack", 1)))
+    if cfg.batch_size % pack:
         raise ValueError(f"batch_size {cfg.batch_size} is not divisible by pack={pack}: D judges "
                          f"groups of {pack} samples")
     steps = steps_for(cfg)
