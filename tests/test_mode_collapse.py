@@ -317,3 +317,50 @@ def test_resume_matches_an_uninterrupted_run(tmp_path):
     assert len(train_gan(G, D, data, cfg, run_dir=tmp_path / "cut", progress=False)) == 8
     for a, b in zip(G_full.state_dict().values(), G.state_dict().values()):
         assert torch.equal(a, b)
+
+
+# --- gancourse.modes: training, scoring and watching the toys ------------------------------------------
+def test_train_toy_gan_repeats_with_a_seed_and_score_uses_fixed_noise():
+    from gancourse.modes import score, train_toy_gan
+
+    G1, history, cfg = train_toy_gan("ring8", "quick", seed=3, progress=False, num_steps=20)
+    G2, _, _ = train_toy_gan("ring8", "quick", seed=3, progress=False, num_steps=20)
+    assert len(history) == cfg.num_steps == 20 and cfg.seed == 3 and cfg.dataset == "ring8"
+    assert all(torch.equal(a, b) for a, b in zip(G1.state_dict().values(), G2.state_dict().values()))
+    first, again = score(G1, "ring8", seed=3), score(G1, "ring8", seed=3)
+    assert first == again and sum(first.counts) == round(first.high_quality * 2500)
+    G3, _, _ = train_toy_gan("ring8", "quick", seed=4, progress=False, num_steps=20)
+    assert not torch.equal(G1.net[0].weight, G3.net[0].weight)
+
+
+def test_snapshots_and_the_mode_history_count_each_modes_high_quality_share(tmp_path):
+    from gancourse.modes import PointSnapshots, mode_history, save_points_gif, show_mode_history
+
+    centers = toy_dataset("grid25").centers()
+    snapshots = PointSnapshots(latent_dim=2, every=5, n=100)
+
+    class OnMode(torch.nn.Module):  # a stand-in G: every sample on mode (step // 5) of the grid
+        latent_dim = 2
+
+        def __init__(self, mode):
+            super().__init__()
+            self.mode, self.unused = mode, torch.nn.Parameter(torch.zeros(1))  # sample() reads its device
+
+        def forward(self, z):
+            return centers[self.mode].expand(len(z), 2) + 0 * z
+
+    for step in range(1, 16):
+        snapshots(step, OnMode(step // 5), None, [])
+    steps, shares = mode_history(snapshots.frames, "grid25")
+    assert steps == [5, 10, 15] and shares.shape == (25, 3)
+    assert torch.equal(shares[[1, 2, 3], [0, 1, 2]], torch.ones(3, dtype=shares.dtype)) and shares.sum() == 3
+    fig = show_mode_history(snapshots.frames, "grid25")
+    assert fig.axes[0].get_xlabel() and fig.axes[0].get_ylabel() and fig.axes[0].get_title()
+    gif = save_points_gif(snapshots.frames, "grid25", tmp_path / "sub" / "modes.gif")
+    from PIL import Image
+    with Image.open(gif) as image:
+        assert image.n_frames == 3 and image.size == (360, 360)
+    with pytest.raises(ValueError, match="no snapshots"):
+        mode_history([], "grid25")
+    with pytest.raises(ValueError, match="no snapshots"):
+        save_points_gif([], "grid25", tmp_path / "none.gif")

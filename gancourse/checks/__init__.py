@@ -19,6 +19,7 @@ from gancourse.checks.dcgan import check_dcgan_discriminator, check_dcgan_init, 
 from gancourse.checks.gain import check_gain_discriminator_loss, check_gain_generator_loss, check_gain_hint
 from gancourse.checks.gan import (check_discriminator_loss, check_discriminator_step,
                                  check_generator_loss_nonsaturating, check_mlp_generator)
+from gancourse.checks.mode_collapse import check_minibatch_std, check_mode_coverage, check_pack
 from gancourse.checks.metrics import check_feature_statistics, check_frechet_distance, check_parzen_log_likelihood
 from gancourse.checks.pix2pix import check_pix2pix_generator_loss, check_receptive_field, check_unet_skip_block
 from gancourse.checks.saturation import (check_curve_diagnosis, check_k_step_training, check_saturation_gradients,
@@ -31,6 +32,6 @@ __all__ = ["check_gradient_penalty", "check_hinge_discriminator_loss", "check_ls
            "check_discriminator_loss", "check_discriminator_step", "check_feature_statistics",
            "check_frechet_distance", "check_gain_discriminator_loss", "check_gain_generator_loss",
            "check_gain_hint", "check_generator_loss_nonsaturating", "check_k_step_training",
-           "check_mismatched_labels", "check_mlp_generator", "check_parzen_log_likelihood",
+           "check_minibatch_std", "check_mismatched_labels", "check_mlp_generator", "check_mode_coverage", "check_pack", "check_parzen_log_likelihood",
            "check_pix2pix_generator_loss", "check_receptive_field", "check_saturation_gradients",
            "check_saturation_logit", "check_unet_skip_block", "check_upsample_block"]
