@@ -94,7 +94,7 @@ def save_points_gif(frames: list[tuple[int, Tensor]], dataset: str, path: str | 
         raise ValueError("no snapshots: train for at least one snapshot interval")
     mixture = toy_dataset(dataset)
     centers = mixture.centers().numpy()
-    span = centers.abs().max().item() + 1.0
+    span = float(abs(centers).max()) + 1.0
     fig, ax = plt.subplots(figsize=(size_px / 100, size_px / 100), dpi=100)
     ax.scatter(centers[:, 0], centers[:, 1], marker="x", color="black", s=20)
     dots = ax.scatter([], [], s=2, alpha=0.4)

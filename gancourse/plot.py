@@ -65,11 +65,11 @@ def show_points(points: Tensor, dataset=None, title: str = "Samples", ax=None) -
         raise ValueError(f"expected points of shape (N, 2), got {tuple(points.shape)}")
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 6))
-    ax.scatter(points[:, 0], points[:, 1], s=3, alpha=0.4, label=f"{len(points):,} samples")
+    ax.scatter(points[:, 0].numpy(), points[:, 1].numpy(), s=3, alpha=0.4, label=f"{len(points):,} samples")
     if dataset is not None:
         mixture = toy_dataset(dataset) if isinstance(dataset, str) else dataset
         centers = mixture.centers()
-        ax.scatter(centers[:, 0], centers[:, 1], marker="x", color="black", s=30, label="mode centres")
+        ax.scatter(centers[:, 0].numpy(), centers[:, 1].numpy(), marker="x", color="black", s=30, label="mode centres")
         for cx, cy in centers.tolist():
             ax.add_patch(plt.Circle((cx, cy), 3 * mixture.std, fill=False, color="tab:red", lw=0.8))
         span = centers.abs().max().item() + 1.0
