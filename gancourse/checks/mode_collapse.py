@@ -146,6 +146,17 @@ def check_mode_coverage(fn: Callable[[Tensor, Tensor, float], tuple]) -> None:
                    if none[:2] == (0.0, 0.0) else "count only the samples within 3 std of their nearest centre")
 
 
+def _input_gradient(out: Tensor, x: Tensor, weights: Tensor, problem: str, hint: str) -> Tensor:
+    """The gradient of sum(weights * out) with respect to ``x``; a Fail(problem, hint) when ``out``
+    is not connected to ``x``."""
+    if not out.requires_grad:
+        raise Fail(problem, hint)
+    (grad,) = torch.autograd.grad(out, x, weights, allow_unused=True)
+    if grad is None:
+        raise Fail(problem, hint)
+    return grad
+
+
 # --- 9.2 packing ------------------------------------------------------------------------------------
 @check("packing")
 def check_pack(fn: Callable[[Tensor, int], Tensor]) -> None:
@@ -181,11 +192,8 @@ def check_pack(fn: Callable[[Tensor, int], Tensor]) -> None:
             raise Fail(f"{int((~used).sum())} of the {b} samples are missing from the packs and others repeat",
                        "each sample goes into exactly one pack: reshape, do not repeat or select")
         weights = torch.randn(out.shape, generator=gen, dtype=dtype)
-        if not out.requires_grad:
-            raise Fail("the packs are not connected to x", "no .detach() or torch.tensor(...): G learns through them")
-        (grad,) = torch.autograd.grad(out, x, weights, allow_unused=True)
-        if grad is None:
-            raise Fail("the packs are not connected to x", "no .detach() or torch.tensor(...): G learns through them")
+        grad = _input_gradient(out, x, weights, "the packs are not connected to x",
+                               "no .detach() or torch.tensor(...): G learns through them")
         if not torch.equal(grad.reshape(-1).sort().values, weights.reshape(-1).sort().values):
             raise Fail("x's gradient does not come back one to one: part of the packs is cut from x",
                        "rearrange x as a whole (reshape), with no .detach() on any part of it")
@@ -269,11 +277,8 @@ def check_minibatch_std(fn: Callable[[Tensor], Tensor]) -> None:
                        f"{unbiased:.4f} (unbiased)", hint.strip() + ("" if "epsilon" in hint else
                        "; an epsilon inside the square root, if any, stays tiny (1e-8)"))
         weights = torch.randn(out.shape, generator=gen, dtype=dtype)
-        if not out.requires_grad:
-            raise Fail("the result is not connected to h", "no .detach(), .item() or torch.tensor(...)")
-        (grad,) = torch.autograd.grad(out, h, weights, allow_unused=True)
-        if grad is None:
-            raise Fail("the result is not connected to h", "no .detach(), .item() or torch.tensor(...)")
+        grad = _input_gradient(out, h, weights, "the result is not connected to h",
+                               "no .detach(), .item() or torch.tensor(...)")
         h_ref = kept.clone().requires_grad_(True)
         (expected,) = torch.autograd.grad(_with_std(h_ref, *matched), h_ref, weights)
         if not torch.allclose(grad, expected, rtol=1e-3, atol=1e-4 if dtype == torch.float32 else 1e-8):
