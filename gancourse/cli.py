@@ -93,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--task", choices=TASKS,
                        help="pix2pix only: edges (edge map -> image) or lowres (8x8 -> 32x32)")
     train.add_argument("--pack", type=_positive(int), metavar="M",
-                       help="toy-gan only: D judges M samples at once (PacGAN; the batch must divide by M)")
+                       help="toy-gan and dcgan: D judges M samples at once (PacGAN; the batch must divide by M)")
     train.add_argument("--minibatch-std", action="store_true",
                        help="toy-gan only: D sees the batch's standard deviation as one more feature")
     train.add_argument("--unroll", type=_positive(int), metavar="K",

@@ -79,6 +79,9 @@ _BEGAN = dict(loss="began", lr_d=1e-4, lr_g=1e-4)  # the BEGAN paper's Adam rate
 # which collapses on grid25 to about half the modes (README's table)
 _TOY_GAN = dict(dataset="grid25", latent_dim=2, batch_size=256, lr_d=2e-3, lr_g=2e-3, k=3,
                 model_kwargs=dict(hidden=128, depth=2, activation="tanh"))
+# Stacked MNIST (lecture 9): the DCGAN family in 3 channels, D a quarter of G's width as in the
+# unrolled-GAN paper's way of making a DCGAN drop modes (Metz et al. 2017; PacGAN reuses it)
+_STACKED = dict(model="dcgan", dataset="stacked-mnist", latent_dim=100)
 PROFILES: dict[str, dict[str, dict]] = {
     # seconds: CI and notebook tests; shows the pipeline runs, not that the GAN learns
     "quick": {
@@ -96,6 +99,8 @@ PROFILES: dict[str, dict[str, dict]] = {
         "began": dict(_BEGAN, num_steps=10, batch_size=32, checkpoint_every=5, sample_every=5,
                       model_kwargs=dict(width=32, d_width=16)),
         "toy-gan": dict(_TOY_GAN, num_steps=100, checkpoint_every=50, sample_every=50),
+        "stacked-mnist": dict(_STACKED, num_steps=10, batch_size=32, checkpoint_every=5, sample_every=5,
+                              model_kwargs=dict(width=16, d_width=16, channels=3)),
     },
     # a laptop in minutes: what the committed notebook outputs show
     "cpu": {
@@ -113,6 +118,8 @@ PROFILES: dict[str, dict[str, dict]] = {
         "began": dict(_BEGAN, num_steps=6000, sample_every=500, minutes=4.0, channels_last=True,
                       model_kwargs=dict(width=32, d_width=32)),
         "toy-gan": dict(_TOY_GAN, num_steps=4000, sample_every=500),
+        "stacked-mnist": dict(_STACKED, num_steps=2000, sample_every=500, minutes=4.0, channels_last=True,
+                              model_kwargs=dict(width=32, d_width=16, channels=3)),
     },
     # the full recipe, for an instructor regenerating figures on a GPU
     "gpu": {
@@ -126,6 +133,8 @@ PROFILES: dict[str, dict[str, dict]] = {
         "pix2pix": dict(num_steps=20000, checkpoint_every=2000, model_kwargs=dict(width=64)),
         "began": dict(_BEGAN, num_steps=20000, sample_every=1000, checkpoint_every=2000),
         "toy-gan": dict(_TOY_GAN, num_steps=16000, sample_every=1000, checkpoint_every=2000),
+        "stacked-mnist": dict(_STACKED, num_steps=20000, sample_every=1000, checkpoint_every=2000,
+                              model_kwargs=dict(width=128, d_width=32, channels=3)),
     },
 }
 # Every gpu run stops at 20 minutes whatever the card: the steps are the recipe, the cap the promise.

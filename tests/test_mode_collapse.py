@@ -138,7 +138,7 @@ def test_shapes_and_packing():
     assert x.shape == (12, 2)
     assert D(x).shape == (3,)  # one logit per pack of 4
     assert torch.equal(pack_points(torch.arange(8.0).view(4, 2), 2), torch.tensor([[0.0, 1, 2, 3], [4, 5, 6, 7]]))
-    with pytest.raises(ValueError, match="a batch of 10 points cannot be packed in groups of 4"):
+    with pytest.raises(ValueError, match="a batch of 10 samples cannot be packed in groups of 4"):
         D(torch.randn(10, 2))
     with pytest.raises(ValueError, match=r"expected points of shape \(B, 2\), got \(4, 3\)"):
         D(torch.randn(4, 3))
@@ -186,7 +186,7 @@ def test_options_are_recorded_and_kept_with_the_profiles_network():
 
 
 @pytest.mark.parametrize("make,message", [
-    (lambda: make_config("dcgan", "quick", pack=2), "dcgan does not take pack; pack is an argument of toy-gan"),
+    (lambda: make_config("cgan", "quick", pack=2), "cgan does not take pack; pack is an argument of dcgan, toy-gan"),
     (lambda: make_config("toy-gan", "quick", pakc=2), "toy-gan does not take pakc; TrainConfig has no such"),
     (lambda: family_steps(make_config("dcgan", "quick", unroll=5)), "unroll=5 is an option of toy-gan"),
     (lambda: family_steps(make_config("toy-gan", "quick", pack=3)),

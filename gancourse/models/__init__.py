@@ -18,6 +18,7 @@ from gancourse.models.conditional import (ACGANDiscriminator, ConditionalDiscrim
                                           ConditionalGenerator)
 from gancourse.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from gancourse.models.mlp import MLPDiscriminator, MLPGenerator
+from gancourse.models.packing import packed_steps
 from gancourse.models.pix2pix import PatchDiscriminator, UNetGenerator
 from gancourse.models.toy_gan import ToyGANDiscriminator, ToyGANGenerator, toy_gan_steps
 
@@ -50,7 +51,8 @@ def _pix2pix_steps(cfg) -> dict:
 
 FAMILIES: dict[str, Family] = {
     "mlp-gan": Family(MLPGenerator, MLPDiscriminator, ("latent_dim",), ()),
-    "dcgan": Family(DCGANGenerator, DCGANDiscriminator, ("latent_dim", "width"), ("width", "norm", "dropout")),
+    "dcgan": Family(DCGANGenerator, DCGANDiscriminator, ("latent_dim", "width", "channels"),
+                    ("width", "norm", "dropout", "channels", "pack"), packed_steps),
     "cgan": Family(ConditionalGenerator, ConditionalDiscriminator, ("latent_dim", "width", "embed_std"),
                    ("width",), _conditional_steps("cgan"), ("non-saturating",)),
     "acgan": Family(ConditionalGenerator, ACGANDiscriminator, ("latent_dim", "width", "embed_std"),

@@ -51,7 +51,7 @@ class ConditionalDiscriminator(nn.Module):
         super().__init__()
         self.num_classes = num_classes
         self.embed = nn.Embedding(num_classes, 28 * 28)
-        self.body = DCGANDiscriminator(width, in_channels=2)
+        self.body = DCGANDiscriminator(width, channels=2)
 
     def forward(self, x: Tensor, labels: Tensor) -> Tensor:
         check_labels(labels, len(x), self.num_classes)

@@ -1,9 +1,11 @@
-"""The lecture DCGAN pair for 28x28 images: upsample + 3x3 conv generator, stride-2 conv critic."""
+"""The lecture DCGAN pair for 28x28 images (1 channel, or 3 for stacked MNIST): upsample + 3x3 conv
+generator, stride-2 conv critic, which can judge PacGAN's packs of several images."""
 from __future__ import annotations
 
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+from gancourse.models.packing import check_pack, pack_samples
 from gancourse.models.shapes import check_images, check_noise
 
 IMAGE_SHAPE = (1, 28, 28)
@@ -23,12 +25,13 @@ def init_dcgan_weights(module: nn.Module) -> None:
 class DCGANGenerator(nn.Module):
     """G: z -> fc -> (width, 7, 7) -> [upsample, 3x3 conv, BN, LeakyReLU] x2 -> 3x3 conv -> Tanh.
 
-    ``width=128`` is the lecture's network; smaller widths trade quality for CPU speed.
+    ``width=128`` is the lecture's network; smaller widths trade quality for CPU speed. ``channels``
+    is the images' (1 for MNIST, 3 for stacked MNIST's three digits).
     """
 
-    def __init__(self, latent_dim: int = 100, width: int = 128) -> None:
+    def __init__(self, latent_dim: int = 100, width: int = 128, channels: int = 1) -> None:
         super().__init__()
-        self.latent_dim, self.width = latent_dim, width
+        self.latent_dim, self.width, self.channels = latent_dim, width, channels
         self.fc = nn.Linear(latent_dim, width * 7 * 7)
         self.net = nn.Sequential(
             nn.BatchNorm2d(width),
@@ -36,7 +39,7 @@ class DCGANGenerator(nn.Module):
             nn.Conv2d(width, width, 3, padding=1), nn.BatchNorm2d(width), nn.LeakyReLU(0.2),
             nn.Upsample(scale_factor=2),  # (B, w, 28, 28)
             nn.Conv2d(width, width // 2, 3, padding=1), nn.BatchNorm2d(width // 2), nn.LeakyReLU(0.2),
-            nn.Conv2d(width // 2, 1, 3, padding=1),  # (B, 1, 28, 28)
+            nn.Conv2d(width // 2, channels, 3, padding=1),  # (B, channels, 28, 28)
             nn.Tanh(),
         )
         self.apply(init_dcgan_weights)
@@ -53,20 +56,23 @@ class DCGANDiscriminator(nn.Module):
     (``norm="none"``, ``dropout=0`` for a per-sample gradient penalty; ``norm="spectral"``
     normalises every layer's weights by their largest singular value instead, as Kurach et al.
     2019 recommend).
-    ``in_channels`` > 1 lets a conditional D stack a label map on the image; ``outputs`` > 1 adds
-    heads (AC-GAN's class logits) beside the real/fake logit.
+    ``channels`` is the images' (a conditional D counts the label map it stacks on them);
+    ``outputs`` > 1 adds heads (AC-GAN's class logits) beside the real/fake logit. With ``pack`` > 1
+    (PacGAN) D gives one logit to each group of ``pack`` consecutive images, stacked as channels.
     """
 
-    def __init__(self, width: int = 128, in_channels: int = 1, outputs: int = 1, *,
-                 norm: str = "batch", dropout: float = 0.25) -> None:
+    def __init__(self, width: int = 128, channels: int = 1, outputs: int = 1, *,
+                 norm: str = "batch", dropout: float = 0.25, pack: int = 1) -> None:
         super().__init__()
         if norm not in ("batch", "none", "spectral"):
             raise ValueError(f"unknown norm {norm!r}; choose 'batch', 'spectral' or 'none' "
                              f"(a gradient penalty needs 'none' or 'spectral')")
-        self.image_shape, self.outputs = (in_channels, 28, 28), outputs
-        channels = [in_channels, width // 8, width // 4, width // 2, width]
+        if check_pack(pack) > 1 and outputs > 1:
+            raise ValueError("a packed D gives one logit per pack: it cannot also classify each image")
+        self.image_shape, self.outputs, self.pack = (channels, 28, 28), outputs, pack
+        sizes = [channels * pack, width // 8, width // 4, width // 2, width]
         layers: list[nn.Module] = []
-        for i, (c_in, c_out) in enumerate(zip(channels, channels[1:])):
+        for i, (c_in, c_out) in enumerate(zip(sizes, sizes[1:])):
             conv = nn.Conv2d(c_in, c_out, 3, stride=2, padding=1)
             layers += [spectral_norm(conv) if norm == "spectral" else conv, nn.LeakyReLU(0.2)]
             if dropout:
@@ -81,5 +87,9 @@ class DCGANDiscriminator(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         check_images(x, self.image_shape)
-        logits = self.fc(self.net(x).flatten(1))  # (B, w*4) -> (B, outputs)
+        return self.forward_packed(pack_samples(x, self.pack) if self.pack > 1 else x)
+
+    def forward_packed(self, x: Tensor) -> Tensor:
+        """Logits of already packed images (B / pack, pack C, 28, 28)."""
+        logits = self.fc(self.net(x).flatten(1))  # (B', w*4) -> (B', outputs)
         return logits.squeeze(1) if self.outputs == 1 else logits

@@ -11,7 +11,6 @@ Any D/G pair of the loss zoo trains it. The networks and the steps live together
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import partial
 from typing import Callable
 
@@ -19,6 +18,7 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call
 
+from gancourse.models.packing import PackedPenalty, check_pack, pack_samples, packed_steps  # noqa: F401 (shared)
 from gancourse.models.shapes import check_noise
 
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {"tanh": nn.Tanh, "relu": nn.ReLU,
@@ -57,19 +57,9 @@ def check_points(x: Tensor) -> None:
         raise ValueError(f"expected points of shape (B, 2), got {tuple(x.shape)}")
 
 
-def check_pack(pack) -> int:
-    """``pack`` if it is a whole number >= 1, else a ValueError."""
-    if not isinstance(pack, int) or isinstance(pack, bool) or pack < 1:
-        raise ValueError(f"pack must be a whole number of samples >= 1, got {pack!r}")
-    return pack
-
-
 def pack_points(x: Tensor, pack: int) -> Tensor:
     """(B, 2) -> (B / pack, 2 pack): each row holds ``pack`` consecutive samples side by side."""
-    if len(x) % pack:
-        raise ValueError(f"a batch of {len(x)} points cannot be packed in groups of {pack}: "
-                         f"use a batch size divisible by pack")
-    return x.reshape(len(x) // pack, pack * x.shape[1])
+    return pack_samples(x, pack)
 
 
 def minibatch_stddev(h: Tensor) -> Tensor:
@@ -113,18 +103,6 @@ class ToyGANDiscriminator(nn.Module):
 
 
 # --- training steps -------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class PackedPenalty:
-    """A penalty of the zoo taken where a packed D looks: at interpolates of whole packs, with the
-    gradient norm over each pack's 2 pack coordinates (not per sample)."""
-
-    name: str  # "gp", "dragan" or "r1"
-
-    def __call__(self, D: nn.Module, x_real: Tensor, x_fake: Tensor) -> Tensor:
-        from gancourse.losses import PENALTIES
-        return PENALTIES[self.name](D.forward_packed, pack_points(x_real, D.pack), pack_points(x_fake, D.pack))
-
-
 def unrolled_parameters(D: nn.Module, x_real: Tensor, x_fake: Tensor, d_loss: Callable, k: int, *,
                         optimizer: str = "adam", lr: float = 2e-4, beta1: float = 0.5,
                         beta2: float = 0.999) -> dict[str, Tensor]:
@@ -181,21 +159,13 @@ def unrolled_generator_step(G: nn.Module, D: nn.Module, batch: tuple[Tensor, Ten
 
 
 def toy_gan_steps(cfg) -> dict:
-    """The steps of ``cfg.loss`` (any pair of the zoo), with a packed D's penalty taken per pack and,
-    with ``cfg.unroll``, the unrolled G step. Refuses a pack that does not divide the batch, and
-    unrolling a loss with a penalty or clipping (the unrolled updates would leave them out)."""
+    """The steps of ``cfg.loss`` (any pair of the zoo), with a packed D's penalty taken per pack
+    (:func:`~gancourse.models.packing.packed_steps`) and, with ``cfg.unroll``, the unrolled G step.
+    Refuses unrolling a loss with a penalty or clipping (the unrolled updates would leave them out)."""
     from gancourse.losses import LOSSES
-    from gancourse.train import critic_step, steps_for
 
-    kwargs = cfg.model_kwargs
-    pack = check_pack(kwargs.get("d_pack", kwargs.get("pack", 1)))
-    if cfg.batch_size % pack:
-        raise ValueError(f"batch_size {cfg.batch_size} is not divisible by pack={pack}: D judges "
-                         f"groups of {pack} samples")
-    steps = steps_for(cfg)
+    steps = packed_steps(cfg)
     penalty = getattr(steps["d_step"], "keywords", {}).get("penalty", "none")
-    if pack > 1 and isinstance(penalty, str) and penalty != "none":
-        steps["d_step"] = partial(critic_step, **{**steps["d_step"].keywords, "penalty": PackedPenalty(penalty)})
     if cfg.unroll:
         clip = cfg.clip if cfg.clip is not None else LOSSES[cfg.loss].clip
         if penalty != "none" or clip is not None:
