@@ -79,8 +79,9 @@ _BEGAN = dict(loss="began", lr_d=1e-4, lr_g=1e-4)  # the BEGAN paper's Adam rate
 # which collapses on grid25 to about half the modes (README's table)
 _TOY_GAN = dict(dataset="grid25", latent_dim=2, batch_size=256, lr_d=2e-3, lr_g=2e-3, k=3,
                 model_kwargs=dict(hidden=128, depth=2, activation="tanh"))
-# Stacked MNIST (lecture 9): the DCGAN family in 3 channels, D a quarter of G's width as in the
-# unrolled-GAN paper's way of making a DCGAN drop modes (Metz et al. 2017; PacGAN reuses it)
+# Stacked MNIST (lecture 9): the DCGAN family in 3 channels with a D narrower than G (a quarter of its
+# width on the gpu, half on the cpu), the unrolled-GAN paper's way of making a DCGAN drop modes
+# (Metz et al. 2017; PacGAN reuses it)
 _STACKED = dict(model="dcgan", dataset="stacked-mnist", latent_dim=100)
 PROFILES: dict[str, dict[str, dict]] = {
     # seconds: CI and notebook tests; shows the pipeline runs, not that the GAN learns

@@ -34,7 +34,7 @@ _PLACES = torch.tensor([100, 10, 1])  # the red channel's digit is the hundreds
 
 def mode_ids(digits: Tensor) -> Tensor:
     """Digits (N, 3) -> mode numbers (N,) in 0..999, the red channel's digit first."""
-    return (digits.long() * _PLACES).sum(1)
+    return (digits.long() * _PLACES.to(digits.device)).sum(1)
 
 
 class StackedBatches:

@@ -48,6 +48,8 @@ def test_batches_refuse_colour_images_and_missing_labels():
 
 def test_mode_numbers_put_the_red_digit_first():
     assert mode_ids(torch.tensor([[1, 2, 3], [0, 0, 7], [9, 9, 9]])).tolist() == [123, 7, 999]
+    on_meta = mode_ids(torch.zeros(4, 3, dtype=torch.long, device="meta"))  # any device, as on a GPU
+    assert on_meta.device.type == "meta" and on_meta.shape == (4,)
 
 
 def test_the_histogram_counts_modes_and_measures_kl_from_uniform():
