@@ -102,6 +102,11 @@ def test_dcgan_makes_and_judges_three_channel_images():
         D(torch.zeros(6, 1, 28, 28))
 
 
+def test_dcgan_d_still_takes_in_channels_the_name_lecture_4_uses():
+    D = DCGANDiscriminator(16, in_channels=2)
+    assert D.image_shape == (2, 28, 28) and D(torch.zeros(4, 2, 28, 28)).shape == (4,)
+
+
 def test_a_packed_dcgan_d_gives_one_logit_per_pack_of_consecutive_images():
     torch.manual_seed(0)
     D = DCGANDiscriminator(width=16, channels=3, pack=2, dropout=0.0).eval()

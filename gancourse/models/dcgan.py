@@ -62,8 +62,11 @@ class DCGANDiscriminator(nn.Module):
     """
 
     def __init__(self, width: int = 128, channels: int = 1, outputs: int = 1, *,
-                 norm: str = "batch", dropout: float = 0.25, pack: int = 1) -> None:
+                 norm: str = "batch", dropout: float = 0.25, pack: int = 1,
+                 in_channels: int | None = None) -> None:
         super().__init__()
+        if in_channels is not None:  # the name earlier versions (and lecture 4's exercise) used
+            channels = in_channels
         if norm not in ("batch", "none", "spectral"):
             raise ValueError(f"unknown norm {norm!r}; choose 'batch', 'spectral' or 'none' "
                              f"(a gradient penalty needs 'none' or 'spectral')")
