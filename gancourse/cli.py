@@ -199,10 +199,8 @@ def cmd_train(args) -> None:
 
 
 def _train_pairs(cfg, device, args) -> None:
-    import matplotlib.pyplot as plt
-
     from gancourse.pix2pix import load_pairs, translate
-    from gancourse.plot import plot_history, show_images
+    from gancourse.plot import plot_history, save_figures, show_images
 
     train, test = (load_pairs(cfg.dataset, split, cfg.task, root=args.data_root) for split in ("train", "test"))
     print(f"{train.name}: {len(train)} pairs of {tuple(train.inputs.shape[1:])}")
@@ -213,12 +211,9 @@ def _train_pairs(cfg, device, args) -> None:
     history = train_gan(G, D, batches, cfg, run_dir=args.out)
     out = Path(args.out)
     x, y = test.inputs[:8], test.targets[:8]
-    for name, fig in (("samples.png", show_images(torch.cat([x, translate(G, x), y]), nrow=8,
-                                                  title="held-out inputs, translations, targets")),
-                      ("losses.png", plot_history(history) if history else None)):
-        if fig is not None:
-            fig.savefig(out / name, dpi=100, bbox_inches="tight")
-            plt.close(fig)
+    save_figures(out, {"samples.png": show_images(torch.cat([x, translate(G, x), y]), nrow=8,
+                                                  title="held-out inputs, translations, targets"),
+                       "losses.png": plot_history(history) if history else None})
     if history:
         print(f"trained {history[-1]['step']} steps in {history[-1]['time_s']:.0f} s: "
               f"L1 {history[-1]['l1'] / 2:.3f} (pixels in [0, 1])")

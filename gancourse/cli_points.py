@@ -26,10 +26,8 @@ TOY_EVALUATE_N = 2500  # samples the VEEGAN / PacGAN protocol scores
 def train_points(cfg, device, out: Path) -> None:
     """Train ``cfg``'s toy-gan on a fixed set of its dataset's points; write samples.png (a scatter
     over the modes), losses.png and the run's files into ``out``, and print the mode coverage."""
-    import matplotlib.pyplot as plt
-
     from gancourse.metrics import mode_coverage
-    from gancourse.plot import plot_history, show_points
+    from gancourse.plot import plot_history, save_figures, show_points
 
     data = toy_points(cfg.dataset, seed=cfg.seed)  # (100000, 2), rebuilt alike on resume
     print(f"{cfg.dataset}: {len(data):,} training points")
@@ -39,12 +37,9 @@ def train_points(cfg, device, out: Path) -> None:
     history = train_gan(G, D, data, cfg, run_dir=out)
     step = history[-1]["step"] if history else 0
     points = draw_points(G, TOY_EVALUATE_N, seed=0, source=f"the generator in {out}")
-    for name, fig in (("samples.png", show_points(points, cfg.dataset,
-                                                  title=f"{cfg.dataset}: samples after {step} steps")),
-                      ("losses.png", plot_history(history) if history else None)):
-        if fig is not None:
-            fig.savefig(out / name, dpi=100, bbox_inches="tight")
-            plt.close(fig)
+    save_figures(out, {"samples.png": show_points(points, cfg.dataset,
+                                                  title=f"{cfg.dataset}: samples after {step} steps"),
+                       "losses.png": plot_history(history) if history else None})
     if history:
         print(f"trained {step} steps in {history[-1]['time_s']:.0f} s: "
               + ", ".join(f"{k}={v}" for k, v in postfix(history[-1]).items()))

@@ -237,6 +237,17 @@ class LivePlot:
         plt.close(fig)
 
 
+def save_figures(folder: str | Path, figures: dict[str, Figure | None], dpi: int = 100) -> list[Path]:
+    """Save each figure under its file name in ``folder`` (None: skipped), close it; returns the paths."""
+    written = []
+    for name, fig in figures.items():
+        if fig is not None:
+            fig.savefig(Path(folder) / name, dpi=dpi, bbox_inches="tight")
+            plt.close(fig)
+            written.append(Path(folder) / name)
+    return written
+
+
 def save_run_figures(run_dir: str | Path, G, history: list[dict],
                      snapshots: SampleSnapshots | None = None, dpi: int = 100) -> list[Path]:
     """Write samples.png, losses.png and progress.gif (the snapshots' frames) into ``run_dir``."""
@@ -246,16 +257,11 @@ def save_run_figures(run_dir: str | Path, G, history: list[dict],
         snapshots = SampleSnapshots(G.latent_dim, num_classes=getattr(G, "num_classes", 0))
     images = sample(G, z=snapshots.z, labels=snapshots.labels)
     rows = "one row per class, " if snapshots.labels is not None else ""
-    written = []
-    for name, fig in (
-        ("samples.png", show_images(images, nrow=snapshots.nrow,
-                                    title=f"Samples after {step} steps ({rows}fixed noise)")),
-        ("losses.png", plot_history(history) if history else None),
-    ):
-        if fig is not None:
-            fig.savefig(run_dir / name, dpi=dpi, bbox_inches="tight")
-            plt.close(fig)
-            written.append(run_dir / name)
+    written = save_figures(run_dir, {
+        "samples.png": show_images(images, nrow=snapshots.nrow,
+                                   title=f"Samples after {step} steps ({rows}fixed noise)"),
+        "losses.png": plot_history(history) if history else None,
+    }, dpi=dpi)
     if step and (not snapshots.frames or snapshots.frames[-1][0] != step):
         snapshots.frames.append((step, snapshots.grid(G)))  # always end on the final state
     if snapshots.frames:
