@@ -134,7 +134,7 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
         raise CheckpointError(f"{path} is not a readable checkpoint (truncated or corrupted: "
                               f"{type(err).__name__}). Delete it to start fresh, or restore a "
                               f"copy.") from None
-    if not isinstance(state, dict) or "G" not in state or not isinstance(state.get("cfg"), dict):
+    if not isinstance(state, dict) or not isinstance(state.get("cfg"), dict) or "step" not in state:
         raise CheckpointError(f"{path} is a PyTorch file but not a gancourse checkpoint "
-                              f"(expected keys 'G' and 'cfg')")
+                              f"(expected keys 'cfg' and 'step')")
     return state

@@ -98,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="toy-gan only: D sees the batch's standard deviation as one more feature")
     train.add_argument("--unroll", type=_positive(int), metavar="K",
                        help="toy-gan only: G's loss against D advanced K steps (unrolled GAN)")
+    train.add_argument("--sigma", type=_positive(float), metavar="S",
+                       help="vae only: the decoder's Gaussian standard deviation per pixel, pixels in "
+                            "[-1, 1] (default 0.5; smaller weighs reconstruction more against the KL)")
     train.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
     train.add_argument("--data-root",
                        help="dataset root (default: $GANCOURSE_DATA, then data/ in a checkout, "
@@ -166,13 +169,14 @@ def cmd_train(args) -> None:
         overrides.update(num_steps=UNBOUNDED_STEPS, minutes=args.minutes)
     if args.loss:
         overrides.update(loss=args.loss)
-    for name in ("pack", "minibatch_std", "unroll"):  # make_config refuses them for other models
+    for name in ("pack", "minibatch_std", "unroll", "sigma"):  # make_config refuses them for other models
         if getattr(args, name):
             overrides[name] = getattr(args, name)
     cfg = make_config(args.model, profile, **overrides)
-    family_steps(cfg) or steps_for(cfg)  # a loss the model cannot train with is refused before any work
+    own = family_steps(cfg) or steps_for(cfg)  # a loss the model cannot train with is refused before any work
     out = writable_dir(args.out)
-    check_resumable(out, cfg)  # another run's directory is refused before any data is loaded
+    required = ("G", "E", "opt_g", "opt_e") if "train" in own else ("G", "D", "opt_g", "opt_d")
+    check_resumable(out, cfg, required)  # another run's directory is refused before any data is loaded
     print(f"profile: {profile}\n{cfg}")
     if FAMILIES[cfg.model].data == "pairs":
         return _train_pairs(cfg, device, args)

@@ -48,6 +48,7 @@ class TrainConfig:
     lambda_l1: float = 100.0  # pix2pix only: weight of the L1 term (0: "GAN only")
     adversarial: bool = True  # pix2pix only: False trains G by L1 alone ("L1 only")
     unroll: int = 0  # toy-gan only: G's loss against D advanced this many steps (Metz et al.); 0: off
+    sigma: float = 0.5  # vae only: the decoder's Gaussian standard deviation per pixel, in [-1, 1] units
 
     def __post_init__(self) -> None:
         if self.num_steps <= 0:
@@ -65,6 +66,8 @@ class TrainConfig:
                 raise ValueError(f"{name} must be a positive, finite learning rate, got {value!r}")
         if self.batch_size <= 0 or self.k <= 0:
             raise ValueError(f"batch_size and k must be positive, got {self.batch_size} and {self.k}")
+        if not (isinstance(self.sigma, (int, float)) and math.isfinite(self.sigma) and self.sigma > 0):
+            raise ValueError(f"sigma must be a positive, finite standard deviation, got {self.sigma!r}")
         if not isinstance(self.unroll, int) or isinstance(self.unroll, bool) or self.unroll < 0:
             raise ValueError(f"unroll must be a whole number of D steps >= 0, got {self.unroll!r}")
 
@@ -83,6 +86,11 @@ _TOY_GAN = dict(dataset="grid25", latent_dim=2, batch_size=256, lr_d=2e-3, lr_g=
 # width on the gpu, half on the cpu), the unrolled-GAN paper's way of making a DCGAN drop modes
 # (Metz et al. 2017; PacGAN reuses it)
 _STACKED = dict(model="dcgan", dataset="stacked-mnist", latent_dim=100)
+# Lecture 10's generators without an adversary: the DCGAN's G (width 32 on the cpu, as lecture 3's) as
+# the decoder, a DCGAN-D-shaped encoder, Adam at the VAE paper's 1e-3 with its usual momentum 0.9
+_AE = dict(lr_d=1e-3, lr_g=1e-3, beta1=0.9)
+# Lecture 10's energy model (gancourse.energy): a DCGAN D without BatchNorm, Adam at JEM's 1e-4
+_ENERGY = dict(lr_d=1e-4, beta1=0.0, beta2=0.999, model_kwargs=dict(width=64))
 PROFILES: dict[str, dict[str, dict]] = {
     # seconds: CI and notebook tests; shows the pipeline runs, not that the GAN learns
     "quick": {
@@ -102,6 +110,11 @@ PROFILES: dict[str, dict[str, dict]] = {
         "toy-gan": dict(_TOY_GAN, num_steps=100, checkpoint_every=50, sample_every=50),
         "stacked-mnist": dict(_STACKED, num_steps=10, batch_size=32, checkpoint_every=5, sample_every=5,
                               model_kwargs=dict(width=16, d_width=16, channels=3)),
+        "autoencoder": dict(_AE, loss="reconstruction", num_steps=10, batch_size=32, checkpoint_every=5,
+                            sample_every=5, model_kwargs=dict(width=16, d_width=16)),
+        "vae": dict(_AE, loss="vae", num_steps=10, batch_size=32, checkpoint_every=5, sample_every=5,
+                    model_kwargs=dict(width=16, d_width=16)),
+        "energy": dict(_ENERGY, num_steps=10, batch_size=32, checkpoint_every=5),
     },
     # a laptop in minutes: what the committed notebook outputs show
     "cpu": {
@@ -121,6 +134,12 @@ PROFILES: dict[str, dict[str, dict]] = {
         "toy-gan": dict(_TOY_GAN, num_steps=4000, sample_every=500),
         "stacked-mnist": dict(_STACKED, num_steps=2000, sample_every=500, minutes=4.0, channels_last=True,
                               model_kwargs=dict(width=32, d_width=16, channels=3)),
+        # lecture 3's DCGAN budget (4 minutes): the steps are a ceiling, the minutes bind
+        "autoencoder": dict(_AE, loss="reconstruction", num_steps=30000, sample_every=1000, minutes=4.0,
+                            channels_last=True, model_kwargs=dict(width=32, d_width=64)),
+        "vae": dict(_AE, loss="vae", num_steps=30000, sample_every=1000, minutes=4.0, channels_last=True,
+                    model_kwargs=dict(width=32, d_width=64)),
+        "energy": dict(_ENERGY, num_steps=3000, minutes=3.0),
     },
     # the full recipe, for an instructor regenerating figures on a GPU
     "gpu": {
@@ -136,6 +155,11 @@ PROFILES: dict[str, dict[str, dict]] = {
         "toy-gan": dict(_TOY_GAN, num_steps=16000, sample_every=1000, checkpoint_every=2000),
         "stacked-mnist": dict(_STACKED, num_steps=20000, sample_every=1000, checkpoint_every=2000,
                               model_kwargs=dict(width=128, d_width=32, channels=3)),
+        "autoencoder": dict(_AE, loss="reconstruction", num_steps=20000, sample_every=1000,
+                            checkpoint_every=2000, model_kwargs=dict(width=128, d_width=128)),
+        "vae": dict(_AE, loss="vae", num_steps=20000, sample_every=1000, checkpoint_every=2000,
+                    model_kwargs=dict(width=128, d_width=128)),
+        "energy": dict(_ENERGY, num_steps=20000, checkpoint_every=2000, model_kwargs=dict(width=128)),
     },
 }
 # Every gpu run stops at 20 minutes whatever the card: the steps are the recipe, the cap the promise.

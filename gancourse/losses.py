@@ -115,8 +115,9 @@ LOSSES: dict[str, LossPair] = {
     "wgan-gp": LossPair(wasserstein_critic_loss, wasserstein_generator_loss, False, penalty="gp"),
     "dragan": LossPair(discriminator_loss, generator_loss_nonsaturating, True, penalty="dragan"),
 }
-# Losses that need a discriminator of their own (BEGAN's autoencoder): only their family trains them.
-FAMILY_LOSSES = ("began",)
+# Losses that need a discriminator of their own (BEGAN's autoencoder), or none at all (the autoencoder's
+# reconstruction, the VAE's evidence bound): only their family trains them.
+FAMILY_LOSSES = ("began", "reconstruction", "vae")
 LOSS_NAMES = (*LOSSES, *FAMILY_LOSSES)
 G_LOSSES = {name: pair.g for name, pair in LOSSES.items()}
 

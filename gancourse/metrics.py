@@ -18,6 +18,7 @@ import warnings
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.kid import KernelInceptionDistance
@@ -151,6 +152,26 @@ def frechet_distance(real_features: Tensor, fake_features: Tensor) -> float:
     middle = root_a @ cov_b @ root_a
     trace_root = torch.linalg.eigvalsh((middle + middle.T) / 2).clamp(min=0).sqrt().sum()
     return float(((a.mean(0) - b.mean(0)) ** 2).sum() + cov_a.trace() + cov_b.trace() - 2 * trace_root)
+
+
+LAPLACIAN = ((0.0, 1.0, 0.0), (1.0, -4.0, 1.0), (0.0, 1.0, 0.0))  # the 3x3 discrete Laplacian
+
+
+def laplacian_variance(images: Tensor) -> Tensor:
+    """Each image's sharpness (N,): the variance (unbiased) over its pixels of the 3x3 Laplacian,
+    taken where the kernel fits (no padding). Blur lowers it; noise raises it."""
+    if images.dim() != 4 or images.shape[1] != 1 or min(images.shape[2:]) < 3:
+        raise ValueError(f"expected images of shape (N, 1, H, W) with H, W >= 3, got {tuple(images.shape)}")
+    kernel = torch.tensor(LAPLACIAN, dtype=images.dtype, device=images.device).view(1, 1, 3, 3)
+    return F.conv2d(images, kernel).flatten(1).var(dim=1)
+
+
+@torch.no_grad()
+def sharpness(images: Tensor, real: Tensor) -> float:
+    """Relative sharpness: the mean Laplacian variance of ``images`` over that of ``real`` images
+    (about 1: as sharp as real; well below 1: blurred)."""
+    _check(images, "images"), _check(real, "real images")
+    return float(laplacian_variance(images.float()).mean() / laplacian_variance(real.float()).mean())
 
 
 @torch.no_grad()

@@ -107,6 +107,7 @@ _DIAGNOSTIC_PANELS = (
     (("score_real", "D(x), real"), ("score_fake", "D(G(z)), fake")),
     (("l1", "L1 |G(x) - y| (pixels in [-1, 1]: twice the [0, 1] value)"),),
     (("convergence", "convergence measure M"), ("k", "balance k")),
+    (("mse", "mean squared error per pixel"),),  # an autoencoder or VAE: no D
 )
 
 
@@ -122,7 +123,9 @@ def plot_history(history: list[dict], title: str = "Training curves", axes=None)
     first = history[0]
     panel = next((p for p in _DIAGNOSTIC_PANELS if p[0][0] in first), ())
     curves = [(ax_loss, key, label) for key, label in (("loss_d", "D loss"), ("loss_g", "G loss"),
-                                                       ("penalty", "penalty")) if key in first]
+                                                       ("penalty", "penalty"), ("loss", "loss"),
+                                                       ("recon", "reconstruction"), ("kl", "KL"))
+              if key in first]
     curves += [(ax_d, key, label) for key, label in panel]
     for ax, key, label in curves:
         values = [row[key] for row in history]
@@ -134,7 +137,8 @@ def plot_history(history: list[dict], title: str = "Training curves", axes=None)
         ax_d.set(ylabel="mean probability", ylim=(0, 1))
     else:
         ax_d.set(ylabel="value")
-    ax_d.set(title=f"{title}: what D reports", xlabel="generator step")
+    no_d = "mse" in first
+    ax_d.set(title=f"{title}: {'reconstruction error' if no_d else 'what D reports'}", xlabel="generator step")
     for ax in axes:
         if ax.get_legend_handles_labels()[0]:
             ax.legend(loc="best", fontsize=8)

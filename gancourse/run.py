@@ -178,7 +178,8 @@ def run_loop(step_fn: Callable[[int], dict], cfg: TrainConfig, *, modules: dict[
 
 
 # Diagnostics a step may report, in the order the progress bar shows them.
-DIAGNOSTICS = ("loss_d", "loss_g", "d_real", "d_fake", "wasserstein", "penalty", "k", "convergence", "l1")
+DIAGNOSTICS = ("loss_d", "loss_g", "d_real", "d_fake", "wasserstein", "penalty", "k", "convergence", "l1",
+               "loss", "recon", "kl", "mse")
 
 
 def postfix(row: dict) -> dict:

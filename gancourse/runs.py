@@ -56,6 +56,9 @@ def load(run_dir: str | os.PathLike, G: nn.Module | None = None,
     """
     state = load_checkpoint(Path(run_dir), map_location=map_location)
     cfg = config_from_dict(state["cfg"])
+    if "G" not in state:
+        raise CheckpointError(f"{run_dir} holds a {cfg.model} run without a generator: nothing to sample "
+                              f"from (load its networks with torch.load)")
     if G is None:
         G, _ = build_models(cfg.model, latent_dim=cfg.latent_dim, **cfg.model_kwargs)
     try:

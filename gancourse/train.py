@@ -167,7 +167,13 @@ def train_gan(G: nn.Module, D: nn.Module, data, cfg: TrainConfig, *,
     writes history.csv and config.json there, and resumes from its checkpoint if one exists and was
     written with the same settings. Returns the history: one dict of floats per generator step.
     """
-    own = family_steps(cfg) or steps_for(cfg)
+    own = family_steps(cfg)
+    if own and "train" in own:  # a family trained without an adversary: D is its encoder
+        if any(f is not None for f in (d_loss, g_loss, d_step, g_step)):
+            raise ValueError(f"{cfg.model} is trained by reconstruction: it takes no D or G steps or losses")
+        return own["train"](G, D, data, cfg, callbacks=callbacks, run_dir=run_dir, resume=resume,
+                            progress=progress)
+    own = own or steps_for(cfg)
     d_step, d_loss, g_loss = d_step or own["d_step"], d_loss or own["d_loss"], g_loss or own["g_loss"]
     g_step = g_step or own.get("g_step", generator_step)
     if getattr(d_step, "keywords", {}).get("penalty", "none") != "none" and _has_batchnorm(D):

@@ -16,7 +16,7 @@ def test_help_on_every_command():
 
 
 @pytest.mark.parametrize("argv,message", [
-    (["train", "stylegan", "--dataset", "mnist", "--out", "x"], "invalid choice: 'stylegan' (choose from 'mlp-gan', 'dcgan', 'cgan', 'acgan', 'pix2pix', 'began', 'toy-gan')"),
+    (["train", "stylegan", "--dataset", "mnist", "--out", "x"], "invalid choice: 'stylegan' (choose from 'mlp-gan', 'dcgan', 'cgan', 'acgan', 'pix2pix', 'began', 'toy-gan', 'autoencoder', 'vae')"),
     (["train", "dcgan", "--dataset", "cifar", "--out", "x"], "invalid choice: 'cifar' (choose from 'mnist', 'fashion-mnist', 'ring8', 'grid25')"),
     (["train", "dcgan", "--dataset", "mnist", "--steps", "0", "--out", "x"], "expected a positive whole number, got '0'"),
     (["train", "dcgan", "--dataset", "mnist", "--minutes", "-1", "--out", "x"], "expected a positive number, got '-1'"),
@@ -58,7 +58,7 @@ def test_unreadable_checkpoint_from_a_real_process(tmp_path):
     assert out.stderr.count("\n") == 1
 
 
-@pytest.mark.parametrize("model", ["mlp-gan", "dcgan"])
+@pytest.mark.parametrize("model", ["mlp-gan", "dcgan", "vae", "autoencoder"])
 def test_train_then_sample(tmp_path, capsys, model):
     run = tmp_path / "run"
     assert main(["train", model, "--dataset", "fashion-mnist", "--profile", "quick", "--steps", "6",

@@ -25,6 +25,7 @@ from gancourse.checks.pix2pix import check_pix2pix_generator_loss, check_recepti
 from gancourse.checks.saturation import (check_curve_diagnosis, check_k_step_training, check_saturation_gradients,
                                         check_saturation_logit)
 
+from gancourse.checks.vae import check_ascent_step, check_laplacian_variance, check_vae_loss
 from gancourse.checks.zoo import check_gradient_penalty, check_hinge_discriminator_loss, check_lsgan_losses
 
 __all__ = ["check_gradient_penalty", "check_hinge_discriminator_loss", "check_lsgan_losses", "CheckResult", "check_acgan_losses", "check_cgan_discriminator_loss", "check_conditional_discriminator",
@@ -34,4 +35,5 @@ __all__ = ["check_gradient_penalty", "check_hinge_discriminator_loss", "check_ls
            "check_gain_hint", "check_generator_loss_nonsaturating", "check_k_step_training",
            "check_minibatch_std", "check_mismatched_labels", "check_mlp_generator", "check_mode_coverage", "check_pack", "check_parzen_log_likelihood",
            "check_pix2pix_generator_loss", "check_receptive_field", "check_saturation_gradients",
-           "check_saturation_logit", "check_unet_skip_block", "check_upsample_block"]
+           "check_saturation_logit", "check_unet_skip_block", "check_upsample_block", "check_ascent_step",
+           "check_laplacian_variance", "check_vae_loss"]

@@ -248,3 +248,39 @@ def expect_device_follows(fn: Callable, *args: Any, hint: str) -> None:
         if "device" in text and ("expected" in text or "same device" in text):
             raise Fail("a tensor was created on the CPU while the inputs are on another device "
                        f"({text.splitlines()[0][:80]})", hint) from None
+
+
+_TRANSFERS = ("to", "type_as", "copy_", "new_tensor", "__get__")  # they move a tensor: two devices are their job
+
+
+class _MixedDevices(TorchFunctionMode):
+    """Records the first torch function called with tensors (not 0-dim) on two devices: the meta
+    device tolerates a CPU weight in some operations (conv2d) that a GPU would refuse."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.mixed: str | None = None
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if self.mixed is None and getattr(func, "__name__", "") not in _TRANSFERS:
+            found = [a for a in (*args, *kwargs.values()) if isinstance(a, Tensor) and a.dim() > 0]
+            found += [t for a in args if isinstance(a, (list, tuple)) for t in a if isinstance(t, Tensor) and t.dim() > 0]
+            if len({t.device.type for t in found}) > 1:
+                self.mixed = getattr(func, "__name__", str(func))
+        return func(*args, **kwargs)
+
+
+def expect_one_device(fn: Callable, *args: Any, hint: str) -> None:
+    """Like :func:`expect_device_follows`, and also fail when an operation meets the moved inputs with
+    a tensor on the CPU even where the meta device lets it pass."""
+    expect_device_follows(fn, *args, hint=hint)
+    moved = [a.to("meta") if isinstance(a, (Tensor, nn.Module)) else a for a in args]
+    mode = _MixedDevices()
+    try:
+        with mode:
+            fn(*moved)
+    except Exception:  # noqa: BLE001 - only a device mismatch counts here
+        pass
+    if mode.mixed is not None:
+        raise Fail(f"{mode.mixed} got a tensor on the CPU beside inputs on another device", hint)

@@ -21,6 +21,7 @@ from gancourse.models.mlp import MLPDiscriminator, MLPGenerator
 from gancourse.models.packing import packed_steps
 from gancourse.models.pix2pix import PatchDiscriminator, UNetGenerator
 from gancourse.models.toy_gan import ToyGANDiscriminator, ToyGANGenerator, toy_gan_steps
+from gancourse.models.vae import Encoder, VariationalEncoder, autoencoder_steps
 
 @dataclass(frozen=True)
 class Family:
@@ -30,7 +31,8 @@ class Family:
     discriminator: type
     g_args: tuple[str, ...]  # keyword arguments of the generator
     d_args: tuple[str, ...]  # of the discriminator; "d_<arg>" sets one for D alone (d_width, ...)
-    steps: Callable | None = None  # cfg -> {d_step, g_step, d_loss, g_loss}; None: the loss zoo's
+    steps: Callable | None = None  # cfg -> {d_step, g_step, d_loss, g_loss}, or {train} for a family
+    # trained without an adversary (its "discriminator" is then an encoder); None: the loss zoo's
     losses: tuple[str, ...] | None = None  # the only cfg.loss it trains with; None: any pair
     data: str = "images"  # "images" (and labels), "pairs" (pix2pix tasks), "points" (toy.TOY_DATASETS)
     use: str = "sample"  # what a trained one does: "sample" from noise or "translate" inputs
@@ -64,6 +66,11 @@ FAMILIES: dict[str, Family] = {
     "toy-gan": Family(ToyGANGenerator, ToyGANDiscriminator, ("latent_dim", "hidden", "depth", "activation"),
                       ("hidden", "depth", "activation", "pack", "minibatch_std"), toy_gan_steps,
                       data="points", train_args=("unroll",)),
+    # the generator alone (lecture 10): the DCGAN's G as a decoder, trained by reconstruction
+    "autoencoder": Family(DCGANGenerator, Encoder, ("latent_dim", "width"), ("latent_dim", "width"),
+                          autoencoder_steps(False), ("reconstruction",)),
+    "vae": Family(DCGANGenerator, VariationalEncoder, ("latent_dim", "width"), ("latent_dim", "width"),
+                  autoencoder_steps(True), ("vae",), train_args=("sigma",)),
 }
 MODELS = FAMILIES  # the name earlier versions used
 
@@ -103,4 +110,4 @@ def summarize(model: nn.Module) -> str:
 __all__ = ["FAMILIES", "Family", "MODELS", "build_models", "summarize", "MLPGenerator", "MLPDiscriminator",
            "DCGANGenerator", "DCGANDiscriminator", "ConditionalGenerator",
            "ConditionalDiscriminator", "ACGANDiscriminator", "BEGANDiscriminator", "UNetGenerator", "PatchDiscriminator",
-           "ToyGANGenerator", "ToyGANDiscriminator"]
+           "ToyGANGenerator", "ToyGANDiscriminator", "Encoder", "VariationalEncoder"]
