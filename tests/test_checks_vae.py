@@ -113,7 +113,7 @@ ASCENT_WRONG = {
     "graph kept": Wrong(lambda D, x, s: (x.detach().requires_grad_(True) + 0).pipe if False else
                         (lambda xx: (xx + s * torch.autograd.grad(D(xx).sum(), xx, create_graph=True)[0]).clamp(-1, 1))(
                             x.detach().requires_grad_(True)), "graph", "state"),
-    "backward into D": Wrong(backward_step, "collected gradients", "state"),
+    "backward into D": Wrong(backward_step, "gradients were changed", "state"),
     "in place": Wrong(in_place, "in place", "state"),
     "two calls": Wrong(lambda D, x, s: (D(x), ascent_step(D, x, s))[1], "called 2 times", "state"),
     "train mode": Wrong(lambda D, x, s: (D.train(), ascent_step(D, x, s))[1], "mode", "state"),
@@ -181,3 +181,90 @@ def test_sharpness_check_rejects(case, capsys):
 @pytest.mark.parametrize("case", SHARP_RIGHT)
 def test_sharpness_check_accepts(case, capsys):
     assert_passes(checks.check_laplacian_variance, SHARP_RIGHT[case], capsys)
+
+
+# --- answers an independent reviewer wrote to get past the checks ---------------------------------------
+def _kl(m, lv):
+    return -0.5 * (1 + lv - m ** 2 - lv.exp()).flatten(1).sum(1)
+
+
+def _reseeded(m, lv):
+    torch.manual_seed(0)
+    return m + (0.5 * lv).exp() * torch.randn_like(m)
+
+
+def _frozen_backward(D, x, s):
+    D.requires_grad_(False)
+    x = x.detach().requires_grad_(True)
+    D(x).sum().backward()
+    return (x + s * x.grad).clamp(-1, 1).detach()
+
+
+def _backward_then_zero(D, x, s):
+    x = x.detach().requires_grad_(True)
+    D(x).sum().backward()
+    g = x.grad
+    D.zero_grad()
+    return (x + s * g).clamp(-1, 1).detach()
+
+
+def _callers_x_requires_grad(D, x, s):
+    x.requires_grad_(True)
+    (g,) = torch.autograd.grad(D(x).sum(), x)
+    return (x + s * g).clamp(-1, 1).detach()
+
+
+def _eval_inside(D, x, s):
+    D.eval()
+    return ascent_step(D, x, s)
+
+
+REVIEW_WRONG = {
+    "vae: sum over H, W only": (checks.check_vae_loss, Wrong((lambda x, xh, m, lv, s: ((x - xh) ** 2).sum((2, 3)).mean()
+                                                             / (2 * s ** 2) + _kl(m, lv).mean(), R), "on a random batch", "shapes")),
+    "vae: x_hat clamped": (checks.check_vae_loss, Wrong((lambda x, xh, m, lv, s: vae_loss(x, xh.clamp(-1, 1), m, lv, s), R),
+                                                        "on a random batch", "value")),
+    "vae: reseeded eps": (checks.check_vae_loss, Wrong((vae_loss, _reseeded), "not fresh", "distribution")),
+    "vae: truncated eps": (checks.check_vae_loss, Wrong((vae_loss, lambda m, lv: m + (0.5 * lv).exp() * torch.randn_like(m).clamp(-2, 2)),
+                                                        "standard normal", "distribution")),
+    "vae: eps scaled 0.95": (checks.check_vae_loss, Wrong((vae_loss, lambda m, lv: m + 0.95 * (0.5 * lv).exp() * torch.randn_like(m)),
+                                                          "standard normal", "distribution")),
+    "vae: antithetic halves": (checks.check_vae_loss, Wrong((vae_loss, lambda m, lv: m + (0.5 * lv).exp() * torch.cat(
+        [e := torch.randn_like(m[: len(m) // 2]), -e])), "repeats", "independent")),
+    "vae: z on the cpu": (checks.check_vae_loss, Wrong((vae_loss, lambda m, lv: (m + (0.5 * lv).exp() * torch.randn_like(m)).cpu()),
+                                                       "moved to the CPU", "device")),
+    "vae: eps in float64": (checks.check_vae_loss, Wrong((vae_loss, lambda m, lv: m + (0.5 * lv).exp() * torch.randn(m.shape, dtype=torch.float64)),
+                                                         "dtype", "device")),
+    "ascent: frozen D": (checks.check_ascent_step, Wrong(_frozen_backward, "no longer require gradients", "state")),
+    "ascent: zero_grad": (checks.check_ascent_step, Wrong(_backward_then_zero, "gradients were changed", "state")),
+    "ascent: caller's x requires grad": (checks.check_ascent_step, Wrong(_callers_x_requires_grad, "now requires a gradient", "state")),
+    "ascent: D.eval() inside": (checks.check_ascent_step, Wrong(_eval_inside, "mode was changed", "state")),
+    "ascent: cpu result": (checks.check_ascent_step, Wrong(lambda D, x, s: ascent_step(D, x, s).cpu(), "moved to the CPU", "device")),
+    "ascent: float forced": (checks.check_ascent_step, Wrong(lambda D, x, s: ascent_step(D, x.float(), s), "float64", "device")),
+    "sharp: squeeze breaks N=1": (checks.check_laplacian_variance, Wrong(lambda x: lap(x).squeeze().flatten(1).var(1), "(1,)", "shapes")),
+    "sharp: float32 inside": (checks.check_laplacian_variance, Wrong(lambda x: lap(x.float()).flatten(1).var(1).to(x.dtype), "float32", "device")),
+    "sharp: clamp_ in place": (checks.check_laplacian_variance, Wrong(lambda x: lap(x.clamp_(-1, 1)).flatten(1).var(1), "in place", "state")),
+}
+REVIEW_RIGHT = {
+    "vae: Normal.rsample and gaussian_nll_loss(full=True)": (checks.check_vae_loss, (
+        lambda x, xh, m, lv, s: F.gaussian_nll_loss(xh, x, torch.full_like(x, s * s), full=True, reduction="sum") / len(x)
+        + _kl(m, lv).mean(),
+        lambda m, lv: torch.distributions.Normal(m, (0.5 * lv).exp()).rsample())),
+    "sharp: nn.Conv2d moved to the images": (checks.check_laplacian_variance, lambda x: (
+        lambda c: (c.weight.data.copy_(K4.view(1, 1, 3, 3)), c.to(x)(x).flatten(1).var(1).detach())[1])(
+            torch.nn.Conv2d(1, 1, 3, bias=False))),
+    "ascent: torch.func.grad": (checks.check_ascent_step, lambda D, x, s: (
+        x + s * torch.func.grad(lambda y: D(y).sum())(x.detach())).clamp(-1, 1).detach()),
+}
+
+
+@pytest.mark.parametrize("case", REVIEW_WRONG)
+def test_reviewers_wrong_answers_are_rejected(case, capsys):
+    check, wrong = REVIEW_WRONG[case]
+    assert_rejects(check, wrong, capsys)
+
+
+@pytest.mark.parametrize("case", REVIEW_RIGHT)
+def test_reviewers_right_answers_pass(case, capsys):
+    check, answer = REVIEW_RIGHT[case]
+    assert_passes(check, answer, capsys)

@@ -250,7 +250,7 @@ def expect_device_follows(fn: Callable, *args: Any, hint: str) -> None:
                        f"({text.splitlines()[0][:80]})", hint) from None
 
 
-_TRANSFERS = ("to", "type_as", "copy_", "new_tensor", "__get__")  # they move a tensor: two devices are their job
+_TRANSFERS = ("to", "type_as", "copy_", "new_tensor", "__get__", "__set__", "_has_compatible_shallow_copy_type")  # they move a tensor: two devices are their job
 
 
 class _MixedDevices(TorchFunctionMode):
@@ -280,7 +280,8 @@ def expect_one_device(fn: Callable, *args: Any, hint: str) -> None:
     try:
         with mode:
             fn(*moved)
-    except Exception:  # noqa: BLE001 - only a device mismatch counts here
-        pass
+    except Exception as err:  # noqa: BLE001 - only a device mismatch counts here
+        if "copy out of meta" in str(err):  # .cpu() or .numpy(): the result would leave the inputs' device
+            raise Fail("the result was moved to the CPU while the inputs are on another device", hint) from None
     if mode.mixed is not None:
         raise Fail(f"{mode.mixed} got a tensor on the CPU beside inputs on another device", hint)
