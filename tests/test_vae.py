@@ -189,3 +189,16 @@ def test_the_energy_model_trains_resumes_exactly_and_samples(tmp_path, tiny_data
     assert x.shape == (4, 1, 28, 28) and x.abs().max() <= 1
     with pytest.raises(CheckpointError, match="without a generator"):
         load(tmp_path)
+
+
+def test_training_curves_of_models_without_a_generator_say_so(tiny_data):
+    from gancourse.plot import plot_history
+
+    _, _, history = train_energy(tiny_data, "quick", progress=False, num_steps=3)
+    fig = plot_history(history, title="Energy model")
+    labels = [line.get_label() for line in fig.axes[1].get_lines()]
+    assert fig.axes[0].get_xlabel() == "training step" and any("negatives" in label for label in labels)
+    cfg = make_config("vae", "quick", num_steps=3)
+    G, E = build_models("vae", latent_dim=cfg.latent_dim, **cfg.model_kwargs)
+    fig = plot_history(train_gan(G, E, tiny_data, cfg, progress=False))
+    assert fig.axes[1].get_title().endswith("reconstruction error")
