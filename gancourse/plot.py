@@ -134,15 +134,15 @@ def plot_history(history: list[dict], title: str = "Training curves", axes=None)
         values = [row[key] for row in history]
         line, = ax.plot(steps, values, lw=0.5, alpha=0.3)  # raw, per step
         ax.plot(steps, _smooth(values), lw=1.5, color=line.get_color(), label=f"{label} (smoothed)")
-    step_label = "training step" if no_generator or "mse" in first else "generator step"
+    step_label = "generator step" if "loss_g" in first else "training step"
     ax_loss.set(title=f"{title}: losses", xlabel=step_label, ylabel="loss")
     if panel and panel[0][0] == "d_real":
         ax_d.axhline(0.5, color="gray", ls="--", lw=0.8, label="equilibrium 1/2")
         ax_d.set(ylabel="mean probability", ylim=(0, 1))
     else:
         ax_d.set(ylabel="value")
-    no_d = "mse" in first
-    ax_d.set(title=f"{title}: {'reconstruction error' if no_d else 'what D reports'}", xlabel=step_label)
+    reconstruction = "mse" in first and "loss_d" not in first  # an autoencoder or VAE: no D to report
+    ax_d.set(title=f"{title}: {'reconstruction error' if reconstruction else 'what D reports'}", xlabel=step_label)
     for ax in axes:
         if ax.get_legend_handles_labels()[0]:
             ax.legend(loc="best", fontsize=8)
