@@ -53,6 +53,16 @@ def _positive(kind):
     return parse
 
 
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
 def _seed(text: str) -> int:
     try:
         value = int(text)
@@ -91,7 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the D/G loss pair, with its usual recipe (default: non-saturating; "
                             "cgan, acgan and pix2pix train with their own)")
     train.add_argument("--task", choices=TASKS,
-                       help="pix2pix only: edges (edge map -> image) or lowres (8x8 -> 32x32)")
+                       help="pix2pix and cyclegan: edges (edge map -> image), lowres (8x8 -> 32x32) or "
+                            "thick (digit -> thickened strokes); cyclegan learns it from unpaired halves")
+    train.add_argument("--lambda-cycle", type=_non_negative, metavar="W",
+                       help="cyclegan only: weight of the cycle-consistency loss (default 10; 0: GAN only)")
+    train.add_argument("--lambda-identity", type=_non_negative, metavar="W",
+                       help="cyclegan only: weight of the identity loss as a fraction of --lambda-cycle "
+                            "(default 0.5; 0: off)")
     train.add_argument("--pack", type=_positive(int), metavar="M",
                        help="toy-gan and dcgan: D judges M samples at once (PacGAN; the batch must divide by M)")
     train.add_argument("--minibatch-std", action="store_true",
@@ -142,10 +158,14 @@ def build_parser() -> argparse.ArgumentParser:
                          "else the user data folder)")
     ev.add_argument("--json", metavar="OUT", type=_path, help="also write the results to this JSON file")
 
-    tr = sub.add_parser("translate", help="translate images with a trained pix2pix run",
+    tr = sub.add_parser("translate", help="translate images with a trained pix2pix or cyclegan run",
                         description="Reads uint8 input images (N, 28, 28) or (N, 32, 32) under key 'images' "
                                     "(e.g. edge maps) and writes G's outputs, same shape, under 'images'.")
-    tr.add_argument("run_dir", metavar="RUN_DIR", type=_path, help="a pix2pix run directory written by train")
+    tr.add_argument("run_dir", metavar="RUN_DIR", type=_path,
+                    help="a pix2pix or cyclegan run directory written by train")
+    tr.add_argument("--direction", choices=("ab", "ba"), default="ab",
+                    help="cyclegan: ab translates domain A to B (e.g. edges -> garments, the task's way), "
+                         "ba goes back (garments -> edges); pix2pix translates ab only (default ab)")
     tr.add_argument("--input", required=True, type=_path, help="input .npz file with key 'images'")
     tr.add_argument("--out", required=True, type=_path, help="output .npz file (.npz is added if missing)")
     tr.add_argument("--dropout", action="store_true",
@@ -160,8 +180,8 @@ def cmd_train(args) -> None:
     profile = pick_profile(device, args.profile)
     overrides = {"dataset": args.dataset, "seed": args.seed}
     if args.task:
-        if FAMILIES[args.model].data != "pairs":
-            raise UsageError(f"--task is for models trained on pairs (pix2pix); {args.model} trains on images")
+        if FAMILIES[args.model].data not in ("pairs", "unpaired"):
+            raise UsageError(f"--task is for translating models (pix2pix, cyclegan); {args.model} trains on images")
         overrides["task"] = args.task
     if args.steps:
         overrides.update(num_steps=args.steps, minutes=None)
@@ -172,13 +192,16 @@ def cmd_train(args) -> None:
     for name in ("pack", "minibatch_std", "unroll", "sigma"):  # make_config refuses them for other models
         if getattr(args, name):
             overrides[name] = getattr(args, name)
+    for name in ("lambda_cycle", "lambda_identity"):  # 0 is a value here: "off"
+        if getattr(args, name) is not None:
+            overrides[name] = getattr(args, name)
     cfg = make_config(args.model, profile, **overrides)
     own = family_steps(cfg) or steps_for(cfg)  # a loss the model cannot train with is refused before any work
     out = writable_dir(args.out)
     required = ("G", "E", "opt_g", "opt_e") if "train" in own else ("G", "D", "opt_g", "opt_d")
     check_resumable(out, cfg, required)  # another run's directory is refused before any data is loaded
     print(f"profile: {profile}\n{cfg}")
-    if FAMILIES[cfg.model].data == "pairs":
+    if FAMILIES[cfg.model].data in ("pairs", "unpaired"):
         return _train_pairs(cfg, device, args)
     if FAMILIES[cfg.model].data == "points":
         return train_points(cfg, device, out)
@@ -203,15 +226,22 @@ def cmd_train(args) -> None:
 
 
 def _train_pairs(cfg, device, args) -> None:
-    from gancourse.pix2pix import load_pairs, translate
+    from gancourse.pix2pix import UnpairedBatches, load_pairs, load_unpaired, translate
     from gancourse.plot import plot_history, save_figures, show_images
 
-    train, test = (load_pairs(cfg.dataset, split, cfg.task, root=args.data_root) for split in ("train", "test"))
-    print(f"{train.name}: {len(train)} pairs of {tuple(train.inputs.shape[1:])}")
+    test = load_pairs(cfg.dataset, "test", cfg.task, root=args.data_root)
+    if FAMILIES[cfg.model].data == "unpaired":
+        train = load_unpaired(cfg.dataset, "train", cfg.task, root=args.data_root)
+        print(f"{train.name}: {len(train.a)} images in A, {len(train.b)} others in B, "
+              f"{tuple(train.a.shape[1:])}")
+        batches = UnpairedBatches(train.a, train.b, cfg.batch_size, cfg.seed, device)
+    else:
+        train = load_pairs(cfg.dataset, "train", cfg.task, root=args.data_root)
+        print(f"{train.name}: {len(train)} pairs of {tuple(train.inputs.shape[1:])}")
+        batches = Batches(train.targets, train.inputs, cfg.batch_size, cfg.seed, device)
     seed_everything(cfg.seed)
     G, D = build_models(cfg.model, **cfg.model_kwargs)
     G, D = G.to(device), D.to(device)
-    batches = Batches(train.targets, train.inputs, cfg.batch_size, cfg.seed, device)
     history = train_gan(G, D, batches, cfg, run_dir=args.out)
     out = Path(args.out)
     x, y = test.inputs[:8], test.targets[:8]
@@ -219,8 +249,9 @@ def _train_pairs(cfg, device, args) -> None:
                                                   title="held-out inputs, translations, targets"),
                        "losses.png": plot_history(history) if history else None})
     if history:
-        print(f"trained {history[-1]['step']} steps in {history[-1]['time_s']:.0f} s: "
-              f"L1 {history[-1]['l1'] / 2:.3f} (pixels in [0, 1])")
+        l1 = (translate(G, test.inputs[:500]) - test.targets[:500]).abs().mean().item() / 2
+        print(f"trained {history[-1]['step']} steps in {history[-1]['time_s']:.0f} s: L1 {l1:.3f} on 500 "
+              f"held-out pairs (pixels in [0, 1])")
     print(f"wrote {out}/")
     if history.interrupted:
         raise KeyboardInterrupt  # saved, and reported as stopped: exit code 130
@@ -231,8 +262,15 @@ def cmd_translate(args) -> None:
 
     G, cfg = load(args.run_dir)
     if FAMILIES[cfg.model].use != "translate":
-        raise UsageError(f"translate needs a run of a translating model (pix2pix); {args.run_dir} holds "
-                         f"{cfg.model!r}, which samples: use sample")
+        raise UsageError(f"translate needs a run of a translating model (pix2pix, cyclegan); {args.run_dir} "
+                         f"holds {cfg.model!r}, which samples: use sample")
+    if args.direction == "ba":
+        if not hasattr(G, "ba"):
+            raise UsageError(f"{args.run_dir} holds {cfg.model}, which translates one way only (ab): train "
+                             f"cyclegan for both directions")
+        G = G.ba
+    if args.dropout and cfg.model == "cyclegan":
+        raise UsageError("cyclegan's generators have no dropout (no noise at all): leave out --dropout")
     images = read_npz(args.input, "input images")["images"]
     if images.ndim != 3 or images.shape[1:] not in ((28, 28), (32, 32)) or images.dtype != np.uint8 \
             or len(images) == 0:
@@ -248,8 +286,9 @@ def cmd_translate(args) -> None:
     out = out[..., 2:30, 2:30] if small else out
     refuse_non_finite(out, f"the generator in {args.run_dir}", GENERATOR_HINT)
     write_npz(out_path, images=to_uint8(out).numpy())
-    print(f"wrote {out_path}: images {tuple(out.shape[:1] + out.shape[2:])} uint8, dropout "
-          + (f"on (seed {args.seed})" if args.dropout else "off"))
+    print(f"wrote {out_path}: images {tuple(out.shape[:1] + out.shape[2:])} uint8, "
+          + (f"direction {args.direction}, " if cfg.model == "cyclegan" else "")
+          + "dropout " + (f"on (seed {args.seed})" if args.dropout else "off"))
 
 
 def _sample_labels(G, cfg, n: int, requested: list[int] | None, run_dir) -> torch.Tensor | None:

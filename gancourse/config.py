@@ -49,6 +49,8 @@ class TrainConfig:
     adversarial: bool = True  # pix2pix only: False trains G by L1 alone ("L1 only")
     unroll: int = 0  # toy-gan only: G's loss against D advanced this many steps (Metz et al.); 0: off
     sigma: float = 0.5  # vae only: the decoder's Gaussian standard deviation per pixel, in [-1, 1] units
+    lambda_cycle: float = 10.0  # cyclegan only: weight of the cycle-consistency loss (0: "GAN only")
+    lambda_identity: float = 0.5  # cyclegan only: identity loss weight, as a fraction of lambda_cycle
 
     def __post_init__(self) -> None:
         if self.num_steps <= 0:
@@ -68,6 +70,10 @@ class TrainConfig:
             raise ValueError(f"batch_size and k must be positive, got {self.batch_size} and {self.k}")
         if not (isinstance(self.sigma, (int, float)) and math.isfinite(self.sigma) and self.sigma > 0):
             raise ValueError(f"sigma must be a positive, finite standard deviation, got {self.sigma!r}")
+        for name in ("lambda_cycle", "lambda_identity"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be a finite weight >= 0, got {value!r}")
         if not isinstance(self.unroll, int) or isinstance(self.unroll, bool) or self.unroll < 0:
             raise ValueError(f"unroll must be a whole number of D steps >= 0, got {self.unroll!r}")
 
@@ -91,6 +97,8 @@ _STACKED = dict(model="dcgan", dataset="stacked-mnist", latent_dim=100)
 _AE = dict(lr_d=1e-3, lr_g=1e-3, beta1=0.9)
 # Lecture 10's energy model (gancourse.energy): a DCGAN D without BatchNorm, Adam at JEM's 1e-4
 _ENERGY = dict(lr_d=1e-4, beta1=0.0, beta2=0.999, model_kwargs=dict(width=64))
+# CycleGAN (lecture 11): the paper's least-squares loss, Adam 2e-4 with beta1 0.5; pix2pix's U-Net widths
+_CYCLE = dict(model="cyclegan", dataset="fashion-mnist", loss="lsgan")
 PROFILES: dict[str, dict[str, dict]] = {
     # seconds: CI and notebook tests; shows the pipeline runs, not that the GAN learns
     "quick": {
@@ -115,6 +123,7 @@ PROFILES: dict[str, dict[str, dict]] = {
         "vae": dict(_AE, loss="vae", num_steps=10, batch_size=32, checkpoint_every=5, sample_every=5,
                     model_kwargs=dict(width=16, d_width=16)),
         "energy": dict(_ENERGY, num_steps=10, batch_size=32, checkpoint_every=5),
+        "cyclegan": dict(_CYCLE, num_steps=10, batch_size=16, checkpoint_every=5, model_kwargs=dict(width=8)),
     },
     # a laptop in minutes: what the committed notebook outputs show
     "cpu": {
@@ -140,6 +149,7 @@ PROFILES: dict[str, dict[str, dict]] = {
         "vae": dict(_AE, loss="vae", num_steps=30000, sample_every=1000, minutes=4.0, channels_last=True,
                     model_kwargs=dict(width=32, d_width=64)),
         "energy": dict(_ENERGY, num_steps=3000, minutes=3.0),
+        "cyclegan": dict(_CYCLE, num_steps=2000, minutes=5.0, model_kwargs=dict(width=16)),
     },
     # the full recipe, for an instructor regenerating figures on a GPU
     "gpu": {
@@ -160,6 +170,7 @@ PROFILES: dict[str, dict[str, dict]] = {
         "vae": dict(_AE, loss="vae", num_steps=20000, sample_every=1000, checkpoint_every=2000,
                     model_kwargs=dict(width=128, d_width=128)),
         "energy": dict(_ENERGY, num_steps=20000, checkpoint_every=2000, model_kwargs=dict(width=128)),
+        "cyclegan": dict(_CYCLE, num_steps=20000, checkpoint_every=2000, model_kwargs=dict(width=64)),
     },
 }
 # Every gpu run stops at 20 minutes whatever the card: the steps are the recipe, the cap the promise.

@@ -4,6 +4,9 @@ steps for :func:`gancourse.train.train_gan`, translation and image-quality measu
 A pair is (input x, target y), both (1, 32, 32) in [-1, 1] (28x28 padded with background):
 - ``edges``: y's Sobel edge map -> y. Texture and fill are not in the edges: L1 alone averages them.
 - ``lowres``: y reduced to 8x8 and blown up again -> y (4x super-resolution).
+- ``thick``: y -> y with its strokes thickened by one pixel on each side (a 3x3 maximum).
+
+:func:`load_unpaired` splits a task's pairs into two domains that never share an item (CycleGAN).
 """
 from __future__ import annotations
 
@@ -18,12 +21,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gancourse.checkpoint import save_checkpoint
-from gancourse.data import load_dataset
+from gancourse.data import Batches, load_dataset
 from gancourse.losses import pix2pix_discriminator_loss, pix2pix_generator_loss
 from gancourse.paths import CACHE_DIR
 from gancourse.train import finite, frozen, gradient_norm
 
-TASKS = ("edges", "lowres")
+TASKS = ("edges", "lowres", "thick")
 SIZE = 32  # 28 padded by 2 on each side: a U-Net of depth 5 halves it down to 1x1
 
 
@@ -58,6 +61,11 @@ def lowres(images: Tensor, factor: int = 4) -> Tensor:
     return F.interpolate(F.avg_pool2d(images, factor), scale_factor=factor, mode="nearest")
 
 
+def thicken(images: Tensor) -> Tensor:
+    """Strokes grown by one pixel on each side: the 3x3 maximum around each pixel (a dilation)."""
+    return F.max_pool2d(images, 3, stride=1, padding=1)
+
+
 def load_pairs(dataset: str = "fashion-mnist", split: str = "train", task: str = "edges", *,
                root=None, cache_dir: str | os.PathLike | None = None) -> Pairs:
     """The pairs of ``task`` built from ``dataset``'s ``split``, cached after the first call.
@@ -76,10 +84,47 @@ def load_pairs(dataset: str = "fashion-mnist", split: str = "train", task: str =
             return Pairs(state["inputs"], state["targets"], state["labels"], f"{dataset} {task} {split}")
         except Exception:  # noqa: BLE001 - a damaged cache is rebuilt, not fatal
             cache.unlink()
-    targets = pad(data.images)
-    inputs = edges(targets) if task == "edges" else lowres(targets)
+    images = pad(data.images)
+    if task == "thick":  # the digit is the input, its thickened strokes the target
+        inputs, targets = images, thicken(images)
+    else:
+        inputs, targets = (edges(images) if task == "edges" else lowres(images)), images
     save_checkpoint(cache, inputs=inputs, targets=targets, labels=data.labels)  # atomic
     return Pairs(inputs, targets, data.labels, f"{dataset} {task} {split}")
+
+
+@dataclass
+class Unpaired:
+    """Two domains built from one task's pairs without sharing an item: ``a`` holds the inputs of
+    one half of the items (e.g. edge maps), ``b`` the targets of the other half (the garments), so
+    no a has its own b anywhere in the data."""
+
+    a: Tensor
+    b: Tensor
+    name: str
+
+
+def load_unpaired(dataset: str = "fashion-mnist", split: str = "train", task: str = "edges", *,
+                  root=None, cache_dir: str | os.PathLike | None = None) -> Unpaired:
+    """The two domains of ``task`` from ``dataset``'s ``split``: a fixed random half of the items
+    gives domain A (their inputs), the other half domain B (their targets)."""
+    pairs = load_pairs(dataset, split, task, root=root, cache_dir=cache_dir)
+    order = torch.randperm(len(pairs), generator=torch.Generator().manual_seed(0))
+    half = len(pairs) // 2
+    return Unpaired(pairs.inputs[order[:half]], pairs.targets[order[half:2 * half]],
+                    f"{dataset} {task} {split}, unpaired")
+
+
+class UnpairedBatches:
+    """Batches (a, b) for step t: a from domain A and b from domain B, each in its own seeded order
+    (a pure function of t, as :class:`gancourse.data.Batches`), so an a and a b never come as a pair."""
+
+    def __init__(self, a: Tensor, b: Tensor, batch_size: int = 64, seed: int = 0, device=None) -> None:
+        self.a = Batches(a, None, batch_size, seed, device)
+        self.b = Batches(b, None, batch_size, seed + 7919, device)
+
+    def __call__(self, step: int) -> tuple[Tensor, Tensor]:
+        return self.a(step)[0], self.b(step)[0]
 
 
 def make_steps(lambda_l1: float = 100.0, adversarial: bool = True) -> dict:

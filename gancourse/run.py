@@ -179,6 +179,7 @@ def run_loop(step_fn: Callable[[int], dict], cfg: TrainConfig, *, modules: dict[
 
 # Diagnostics a step may report, in the order the progress bar shows them.
 DIAGNOSTICS = ("loss_d", "loss_g", "d_real", "d_fake", "wasserstein", "penalty", "k", "convergence", "l1",
+               "cycle", "identity",
                "loss", "recon", "kl", "mse")
 
 

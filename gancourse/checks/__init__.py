@@ -15,6 +15,7 @@ from gancourse.checks._base import CheckResult
 from gancourse.checks.conditional import (check_acgan_losses, check_cgan_discriminator_loss,
                                          check_mismatched_labels)
 from gancourse.checks.conditional_models import check_conditional_discriminator, check_conditional_generator
+from gancourse.checks.cyclegan import check_cycle_loss, check_cyclegan_generator_loss, check_image_pool
 from gancourse.checks.dcgan import check_dcgan_discriminator, check_dcgan_init, check_upsample_block
 from gancourse.checks.gain import check_gain_discriminator_loss, check_gain_generator_loss, check_gain_hint
 from gancourse.checks.gan import (check_discriminator_loss, check_discriminator_step,
@@ -36,4 +37,5 @@ __all__ = ["check_gradient_penalty", "check_hinge_discriminator_loss", "check_ls
            "check_minibatch_std", "check_mismatched_labels", "check_mlp_generator", "check_mode_coverage", "check_pack", "check_parzen_log_likelihood",
            "check_pix2pix_generator_loss", "check_receptive_field", "check_saturation_gradients",
            "check_saturation_logit", "check_unet_skip_block", "check_upsample_block", "check_ascent_step",
-           "check_laplacian_variance", "check_vae_loss"]
+           "check_laplacian_variance", "check_vae_loss", "check_cycle_loss", "check_cyclegan_generator_loss",
+           "check_image_pool"]

@@ -16,6 +16,7 @@ from torch import nn
 from gancourse.models.began import BEGANDiscriminator, began_steps
 from gancourse.models.conditional import (ACGANDiscriminator, ConditionalDiscriminator,
                                           ConditionalGenerator)
+from gancourse.models.cyclegan import CycleDiscriminator, CycleGenerator, cyclegan_steps
 from gancourse.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from gancourse.models.mlp import MLPDiscriminator, MLPGenerator
 from gancourse.models.packing import packed_steps
@@ -34,7 +35,8 @@ class Family:
     steps: Callable | None = None  # cfg -> {d_step, g_step, d_loss, g_loss}, or {train} for a family
     # trained without an adversary (its "discriminator" is then an encoder); None: the loss zoo's
     losses: tuple[str, ...] | None = None  # the only cfg.loss it trains with; None: any pair
-    data: str = "images"  # "images" (and labels), "pairs" (pix2pix tasks), "points" (toy.TOY_DATASETS)
+    data: str = "images"  # "images" (and labels), "pairs" (pix2pix tasks), "unpaired" (two domains of
+    # a pix2pix task, CycleGAN), "points" (toy.TOY_DATASETS)
     use: str = "sample"  # what a trained one does: "sample" from noise or "translate" inputs
     train_args: tuple[str, ...] = ()  # TrainConfig fields only this family reads; others refuse them
 
@@ -61,6 +63,9 @@ FAMILIES: dict[str, Family] = {
                     ("width",), _conditional_steps("acgan"), ("non-saturating",)),
     "pix2pix": Family(UNetGenerator, PatchDiscriminator, ("width",), ("width",),  # no noise: dropout
                       _pix2pix_steps, ("non-saturating",), data="pairs", use="translate"),
+    # two generators and two discriminators as one family, the pools of past fakes inside D
+    "cyclegan": Family(CycleGenerator, CycleDiscriminator, ("width", "norm"), ("width", "pool_size"), cyclegan_steps,
+                       ("lsgan",), data="unpaired", use="translate", train_args=("lambda_cycle", "lambda_identity")),
     "began": Family(DCGANGenerator, BEGANDiscriminator, ("latent_dim", "width"),
                     ("width", "code_dim", "gamma", "lambda_k"), began_steps, ("began",)),
     "toy-gan": Family(ToyGANGenerator, ToyGANDiscriminator, ("latent_dim", "hidden", "depth", "activation"),
@@ -110,4 +115,5 @@ def summarize(model: nn.Module) -> str:
 __all__ = ["FAMILIES", "Family", "MODELS", "build_models", "summarize", "MLPGenerator", "MLPDiscriminator",
            "DCGANGenerator", "DCGANDiscriminator", "ConditionalGenerator",
            "ConditionalDiscriminator", "ACGANDiscriminator", "BEGANDiscriminator", "UNetGenerator", "PatchDiscriminator",
-           "ToyGANGenerator", "ToyGANDiscriminator", "Encoder", "VariationalEncoder"]
+           "ToyGANGenerator", "ToyGANDiscriminator", "Encoder", "VariationalEncoder", "CycleGenerator",
+           "CycleDiscriminator"]

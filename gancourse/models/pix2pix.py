@@ -10,17 +10,20 @@ import torch
 from torch import Tensor, nn
 
 
-def down(c_in: int, c_out: int, norm: bool = True) -> nn.Sequential:
+NORMS = {"batch": nn.BatchNorm2d, "instance": nn.InstanceNorm2d}  # InstanceNorm: per image, no running statistics
+
+
+def down(c_in: int, c_out: int, norm: bool = True, kind: str = "batch") -> nn.Sequential:
     """Halve H and W: 4x4 conv stride 2 (+ BatchNorm) + LeakyReLU(0.2), as in pix2pix's encoder."""
     layers = [nn.Conv2d(c_in, c_out, 4, stride=2, padding=1, bias=not norm)]
     if norm:
-        layers.append(nn.BatchNorm2d(c_out))
+        layers.append(NORMS[kind](c_out))
     return nn.Sequential(*layers, nn.LeakyReLU(0.2))
 
 
-def up(c_in: int, c_out: int, dropout: float = 0.0) -> nn.Sequential:
+def up(c_in: int, c_out: int, dropout: float = 0.0, kind: str = "batch") -> nn.Sequential:
     """Double H and W: 4x4 transposed conv stride 2 + BatchNorm (+ dropout) + ReLU."""
-    layers = [nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1, bias=False), nn.BatchNorm2d(c_out)]
+    layers = [nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1, bias=False), NORMS[kind](c_out)]
     if dropout:
         layers.append(nn.Dropout(dropout))
     return nn.Sequential(*layers, nn.ReLU())
@@ -31,18 +34,22 @@ class UNetGenerator(nn.Module):
 
     For 32x32 inputs depth is 5 (32 -> 16 -> 8 -> 4 -> 2 -> 1). Channels double from ``width`` up
     to 8 x width. Dropout in the three innermost up blocks is pix2pix's noise; Tanh output in [-1, 1].
+    ``norm="instance"`` normalises each image by its own statistics (CycleGAN's choice), so an output
+    never depends on the other images of a batch or on running statistics.
     """
 
     def __init__(self, in_channels: int = 1, out_channels: int = 1, *, width: int = 64,
-                 depth: int = 5, dropout: float = 0.5) -> None:
+                 depth: int = 5, dropout: float = 0.5, norm: str = "batch") -> None:
         super().__init__()
+        if norm not in NORMS:
+            raise ValueError(f"unknown norm {norm!r}; choose one of {', '.join(NORMS)}")
         chans = [width * min(2 ** i, 8) for i in range(depth)]  # e.g. 64, 128, 256, 512, 512
         self.downs = nn.ModuleList(
-            down(in_channels if i == 0 else chans[i - 1], chans[i], norm=0 < i < depth - 1)
+            down(in_channels if i == 0 else chans[i - 1], chans[i], norm=0 < i < depth - 1, kind=norm)
             for i in range(depth))  # no norm on the raw input or on the 1x1 bottleneck
         self.ups = nn.ModuleList(
             up(chans[i] if i == depth - 1 else 2 * chans[i], chans[i - 1],
-               dropout if i >= depth - 3 else 0.0)
+               dropout if i >= depth - 3 else 0.0, kind=norm)
             for i in range(depth - 1, 0, -1))  # input: the previous up block + its skip
         self.out = nn.Sequential(nn.ConvTranspose2d(2 * chans[0], out_channels, 4, stride=2, padding=1),
                                  nn.Tanh())
