@@ -32,7 +32,7 @@ CYCLE_WRONG = {
     "F(b) detached": Wrong(lambda G, Fm, a, b: l1(Fm(G(a)), a) + l1(G(Fm(b).detach()), b), "reaching F's weights", "extreme"),
     "all detached": Wrong(lambda G, Fm, a, b: cycle_loss(G, Fm, a, b).detach(), "not connected", "extreme"),
     "backward inside": Wrong(lambda G, Fm, a, b: (lambda l: (l.backward(retain_graph=True), l)[1])(cycle_loss(G, Fm, a, b)),
-                             "filled .grad", "state"),
+                             "a backward pass reached", "state"),
     "eval mode": Wrong(lambda G, Fm, a, b: cycle_loss(G.eval(), Fm.eval(), a, b), "eval mode", "state"),
     "in place": Wrong(lambda G, Fm, a, b: cycle_loss(G, Fm, a.clamp_(-1, 1).mul_(1.0), b), "in place", "state"),
     "float32": Wrong(lambda G, Fm, a, b: cycle_loss(G, Fm, a, b).float(), "keep the images' dtype", "device"),
@@ -40,14 +40,13 @@ CYCLE_WRONG = {
                         "device"),
     "item": Wrong(lambda G, Fm, a, b: cycle_loss(G, Fm, a, b).item(), "expected a tensor", "crash"),
     "per-image vector": Wrong(lambda G, Fm, a, b: (Fm(G(a)) - a).abs().flatten(1).mean(1)
-                              + (G(Fm(b)) - b).abs().flatten(1).mean(1), "expected a scalar", "shapes"),
+                              + l1(G(Fm(b)), b), "expected a scalar", "shapes"),
     "not done": Wrong(not_done, "not implemented yet", "crash"),
 }
 CYCLE_RIGHT = {
     "reference": cycle_loss,
     "l1_loss": lambda G, Fm, a, b: F.l1_loss(Fm(G(a)), a) + F.l1_loss(G(Fm(b)), b),
-    "one tensor": lambda G, Fm, a, b: torch.cat([(Fm(G(a)) - a).abs().flatten(), (G(Fm(b)) - b).abs().flatten()])
-    .view(2, -1).mean(1).sum(),
+    "stacked": lambda G, Fm, a, b: torch.stack([(Fm(G(a)) - a).abs().mean(), (G(Fm(b)) - b).abs().mean()]).sum(),
     "b first": lambda G, Fm, a, b: (b - G(Fm(b))).abs().mean() + (a - Fm(G(a))).abs().mean(),
 }
 
@@ -101,13 +100,13 @@ def pool(coin=lambda: torch.rand(()) < 0.5, slot=lambda size: int(torch.randint(
 
 
 POOL_WRONG = {
-    "never swaps": Wrong(pool(coin=lambda: False), "expected about 50%", "distribution"),
-    "always swaps": Wrong(pool(coin=lambda: True), "expected about 50%", "distribution"),
+    "never swaps": Wrong(pool(coin=lambda: False), "were never swapped", "distribution"),
+    "always swaps": Wrong(pool(coin=lambda: True), "expected 50%", "distribution"),
     "python random": Wrong(pool(coin=lambda: random.random() < 0.5), "the same torch seed gave different batches",
                            "distribution"),
     "python slot": Wrong(pool(slot=lambda size: random.randrange(size)), "the same torch seed", "distribution"),
-    "one coin per batch": Wrong(pool(per_batch=True), "for each fake on its own", "distribution"),
-    "first slot only": Wrong(pool(slot=lambda size: 0), "slots were ever replaced", "distribution"),
+    "one coin per batch": Wrong(pool(per_batch=True), "a coin per fake", "distribution"),
+    "first slot only": Wrong(pool(slot=lambda size: 0), "not uniformly", "distribution"),
     "never stores": Wrong(pool(fill=False), "while the pool fills", "state"),
     "swap without replace": Wrong(pool(replace=False), "lost or duplicated", "state"),
     "a python list": Wrong(pool(keep_in_list=True), "count is 0", "state"),
@@ -219,3 +218,20 @@ def test_generator_loss_check_rejects(case, capsys):
 @pytest.mark.parametrize("case", GEN_RIGHT)
 def test_generator_loss_check_accepts(case, capsys):
     assert_passes(checks.check_cyclegan_generator_loss, GEN_RIGHT[case], capsys)
+
+
+# --- an independent reviewer's answers: every wrong one must fail, every right one pass -------------------
+from tests.review_cyclegan import cycle as review_cycle, gen as review_gen, pool as review_pool  # noqa: E402
+
+REVIEW = [(check, name, ok, answer) for check, module in ((checks.check_cycle_loss, review_cycle),
+                                                          (checks.check_image_pool, review_pool),
+                                                          (checks.check_cyclegan_generator_loss, review_gen))
+          for name, ok, answer in module.A]
+
+
+@pytest.mark.parametrize("case", range(len(REVIEW)), ids=[f"{c.__name__}-{n}" for c, n, _, _ in REVIEW])
+def test_reviewers_answers(case, capsys):
+    check, name, ok, answer = REVIEW[case]
+    result = check(answer)
+    out = capsys.readouterr().out
+    assert bool(result) == ok and out.startswith("[PASS]" if ok else "[FAIL]") and " - hint: " in out or ok, out
