@@ -456,7 +456,7 @@ def test_outputs_never_overwrite_inputs_or_run_files(run_dir, tmp_path, capsys):
 
 @pytest.mark.parametrize("argv,env,message", [
     (["train", "mlp-gan", *QUICK, "--seed", "-1", "--out", "r"], {}, "expected a whole number from 0 to 2**32 - 1"),
-    (["train", "mlp-gan", *QUICK, "--task", "lowres", "--out", "r"], {}, "--task is for models trained on pairs"),
+    (["train", "mlp-gan", *QUICK, "--task", "lowres", "--out", "r"], {}, "--task is for translating models (pix2pix, cyclegan)"),
     (["train", "mlp-gan", *QUICK, "--steps", "1e3", "--out", "r"], {}, "expected a positive whole number"),
     (["train", "mlp-gan", "--dataset", "mnist", "--out", "r"], {"GANCOURSE_PROFILE": "bogus"},
      "unknown profile 'bogus' (from GANCOURSE_PROFILE)"),
