@@ -20,7 +20,9 @@ from gancourse.cli_files import (GENERATOR_HINT, MAX_SAMPLES, UsageError, check_
 from gancourse.cli_points import TOY_EVALUATE_N, draw_points, evaluate_points, train_points
 from gancourse.config import PROFILE_NAMES, UNBOUNDED_STEPS, make_config
 from gancourse.data import DATASETS, Batches, DataError, load_dataset, to_uint8
+from gancourse import distributed
 from gancourse.device import get_device, pick_profile, seed_everything
+from gancourse.folders import IMAGE_SIZES, PREFIX, folder_of, is_folder, load_folder
 from gancourse.losses import LOSS_NAMES
 from gancourse.models import FAMILIES, build_models
 from gancourse.pix2pix import TASKS
@@ -73,6 +75,17 @@ def _seed(text: str) -> int:
     return value
 
 
+def _dataset(text: str) -> str:
+    if is_folder(text):
+        if not text[len(PREFIX):].strip():
+            raise argparse.ArgumentTypeError("expected folder:PATH, a folder of images after 'folder:'")
+        return text
+    if text not in DATASET_NAMES:
+        choices = ", ".join(repr(name) for name in DATASET_NAMES)
+        raise argparse.ArgumentTypeError(f"invalid choice: {text!r} (choose from {choices}, or folder:PATH)")
+    return text
+
+
 def _path(text: str) -> Path:
     if not text.strip():
         raise argparse.ArgumentTypeError("expected a path, got an empty string")
@@ -90,8 +103,14 @@ def build_parser() -> argparse.ArgumentParser:
                                        "Running again with the same --out resumes.")
     train.add_argument("model", metavar="MODEL", choices=MODEL_NAMES,
                        help=f"one of: {', '.join(MODEL_NAMES)}")
-    train.add_argument("--dataset", required=True, choices=DATASET_NAMES,
-                       help=f"one of: {', '.join(DATASETS)}; toy-gan: {', '.join(TOY_DATASETS)}")
+    train.add_argument("--dataset", required=True, type=_dataset, metavar="D",
+                       help=f"one of: {', '.join(DATASETS)}; toy-gan: {', '.join(TOY_DATASETS)}; dcgan also "
+                            f"folder:PATH, a folder of your own JPEG/PNG images (see --image-size)")
+    train.add_argument("--image-size", type=int, choices=IMAGE_SIZES,
+                       help="folder:PATH only: the images' size after resizing and centre-cropping "
+                            "(default 32; MNIST's 28 is fixed)")
+    train.add_argument("--channels", type=int, choices=(1, 3),
+                       help="folder:PATH only: 3 for colour (default) or 1 for greyscale")
     budget = train.add_mutually_exclusive_group()
     budget.add_argument("--steps", type=_positive(int), help="generator steps (default: profile's)")
     budget.add_argument("--minutes", type=_positive(float), help="wall-clock budget in minutes")
@@ -124,7 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", required=True, type=_path, help="run directory to write")
 
     smp = sub.add_parser("sample", help="draw samples from a trained run into an .npz file",
-                         description="Writes uint8 images (N, 28, 28) under key 'images' and their "
+                         description="Writes uint8 images (N, 28, 28) under key 'images' ((N, S, S) or "
+                                     "(N, S, S, 3) for a run trained on an image folder) and their "
                                      "labels under 'labels' (-1 for unconditional models); for a "
                                      "toy-gan run, float32 points (N, 2) under key 'points'.")
     smp.add_argument("run_dir", metavar="DIR", type=_path, help="a run directory written by train")
@@ -145,8 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
                                     "(the VEEGAN / PacGAN protocol).")
     ev.add_argument("target", metavar="RUN_DIR_or_FILE.npz", type=_path,
                     help="a run directory written by train, or an .npz written by sample")
-    ev.add_argument("--dataset", required=True, choices=DATASET_NAMES,
-                    help=f"the real data to compare with: {', '.join(DATASET_NAMES)}")
+    ev.add_argument("--dataset", required=True, type=_dataset, metavar="D",
+                    help=f"the real data to compare with: {', '.join(DATASET_NAMES)}, or folder:PATH (the "
+                         f"standard FID in Inception features, when its weights are on disk)")
     ev.add_argument("--n", type=_positive(int),
                     help=f"samples to draw from a run directory (default 10000, the GAN paper's; "
                          f"{TOY_EVALUATE_N} for a toy dataset, VEEGAN's)")
@@ -176,7 +197,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_train(args) -> None:
-    device = get_device()
+    if distributed.launched() and FAMILIES[args.model].data == "points":
+        raise UsageError(f"{args.model} trains in one process (a step takes a millisecond): run it without torchrun")
+    try:
+        device = distributed.setup() or get_device()
+        _train(args, device)
+    finally:
+        distributed.teardown()
+
+
+def _train(args, device) -> None:
     profile = pick_profile(device, args.profile)
     overrides = {"dataset": args.dataset, "seed": args.seed}
     if args.task:
@@ -195,7 +225,17 @@ def cmd_train(args) -> None:
     for name in ("lambda_cycle", "lambda_identity"):  # 0 is a value here: "off"
         if getattr(args, name) is not None:
             overrides[name] = getattr(args, name)
-    cfg = make_config(args.model, profile, **overrides)
+    recipe = args.model
+    if is_folder(args.dataset):
+        if args.model != "dcgan":
+            raise UsageError(f"an image folder trains the dcgan family at 32x32 or 64x64; {args.model} "
+                             f"generates 28x28 digits: train dcgan")
+        size = args.image_size or 32
+        recipe, overrides["channels"] = f"dcgan-{size}", args.channels or 3
+    elif args.image_size or args.channels:
+        raise UsageError(f"--image-size and --channels are for --dataset folder:PATH; {args.dataset} "
+                         f"has its own (28x28, 1 channel)")
+    cfg = make_config(recipe, profile, **overrides)
     own = family_steps(cfg) or steps_for(cfg)  # a loss the model cannot train with is refused before any work
     out = writable_dir(args.out)
     required = ("G", "E", "opt_g", "opt_e") if "train" in own else ("G", "D", "opt_g", "opt_d")
@@ -205,7 +245,12 @@ def cmd_train(args) -> None:
         return _train_pairs(cfg, device, args)
     if FAMILIES[cfg.model].data == "points":
         return train_points(cfg, device, out)
-    data = load_dataset(cfg.dataset, "train", root=args.data_root)
+    with distributed.main_first():  # several processes: rank 0 decodes a folder into the cache first
+        if is_folder(cfg.dataset):
+            data = load_folder(folder_of(cfg.dataset), cfg.model_kwargs["image_size"], cfg.model_kwargs["channels"],
+                               progress=distributed.is_main())
+        else:
+            data = load_dataset(cfg.dataset, "train", root=args.data_root)
     print(data)
     seed_everything(cfg.seed)
     G, D = build_models(cfg.model, latent_dim=cfg.latent_dim, **cfg.model_kwargs)
@@ -213,6 +258,8 @@ def cmd_train(args) -> None:
     snapshots = SampleSnapshots(cfg.latent_dim, every=cfg.sample_every,
                                 num_classes=getattr(G, "num_classes", 0))
     history = train_gan(G, D, data, cfg, callbacks=[snapshots], run_dir=out)
+    if not distributed.is_main():
+        return
     written = save_run_figures(out, G, history, snapshots)
     if history:
         print(f"trained {history[-1]['step']} steps in {history[-1]['time_s']:.0f} s: "
@@ -229,20 +276,25 @@ def _train_pairs(cfg, device, args) -> None:
     from gancourse.pix2pix import UnpairedBatches, load_pairs, load_unpaired, translate
     from gancourse.plot import plot_history, save_figures, show_images
 
-    test = load_pairs(cfg.dataset, "test", cfg.task, root=args.data_root)
-    if FAMILIES[cfg.model].data == "unpaired":
-        train = load_unpaired(cfg.dataset, "train", cfg.task, root=args.data_root)
+    rank, world_size = distributed.world()
+    with distributed.main_first():  # rank 0 builds the pairs' caches first
+        test = load_pairs(cfg.dataset, "test", cfg.task, root=args.data_root)
+        unpaired = FAMILIES[cfg.model].data == "unpaired"
+        train = (load_unpaired if unpaired else load_pairs)(cfg.dataset, "train", cfg.task, root=args.data_root)
+    if unpaired:
         print(f"{train.name}: {len(train.a)} images in A, {len(train.b)} others in B, "
               f"{tuple(train.a.shape[1:])}")
-        batches = UnpairedBatches(train.a, train.b, cfg.batch_size, cfg.seed, device)
+        batches = UnpairedBatches(train.a, train.b, cfg.batch_size, cfg.seed, device, rank=rank, world_size=world_size)
     else:
-        train = load_pairs(cfg.dataset, "train", cfg.task, root=args.data_root)
         print(f"{train.name}: {len(train)} pairs of {tuple(train.inputs.shape[1:])}")
-        batches = Batches(train.targets, train.inputs, cfg.batch_size, cfg.seed, device)
+        batches = Batches(train.targets, train.inputs, cfg.batch_size, cfg.seed, device, rank=rank,
+                          world_size=world_size)
     seed_everything(cfg.seed)
     G, D = build_models(cfg.model, **cfg.model_kwargs)
     G, D = G.to(device), D.to(device)
     history = train_gan(G, D, batches, cfg, run_dir=args.out)
+    if rank != 0:
+        return
     out = Path(args.out)
     x, y = test.inputs[:8], test.targets[:8]
     save_figures(out, {"samples.png": show_images(torch.cat([x, translate(G, x), y]), nrow=8,
@@ -337,7 +389,7 @@ def cmd_sample(args) -> None:
         write_npz(out, points=points.numpy().astype(np.float32))
         print(f"wrote {out}: points {tuple(points.shape)} float32 ({cfg.dataset})")
         return
-    images = _draw(G, args.n, labels, args.seed, f"the generator in {args.run_dir}")  # (N, 28, 28)
+    images = _draw(G, args.n, labels, args.seed, f"the generator in {args.run_dir}")  # (N, H, W) or (N, H, W, 3)
     out_labels = labels if labels is not None else torch.full((args.n,), -1)
     write_npz(out, images=images.numpy(), labels=out_labels.numpy().astype(np.int64))
     print(f"wrote {out}: images {tuple(images.shape)} uint8, labels {tuple(out_labels.shape)}")
@@ -350,6 +402,8 @@ def cmd_evaluate(args) -> None:
     json_out = output_file(args.json, ".json", protect=(target,)) if args.json else None
     if args.dataset in TOY_DATASETS:
         return evaluate_points(args, json_out)
+    if is_folder(args.dataset):
+        return _evaluate_folder(args, json_out)
     n = args.n or 10000
     if target.is_dir():
         check_count(n, "--n")
@@ -383,6 +437,51 @@ def cmd_evaluate(args) -> None:
         print(f"{name:<30} {value:<36} {seconds:>5.1f}s")
     if json_out:
         atomic_write_text(json_out, json.dumps(result, indent=2))
+        print(f"wrote {json_out}")
+
+
+def _evaluate_folder(args, json_out) -> None:
+    """The standard FID of a run's samples (or an .npz of them) against an image folder."""
+    import os
+
+    from gancourse.metrics import INCEPTION_WEIGHTS, inception_fid
+
+    weights = os.environ.get("GANCOURSE_INCEPTION_WEIGHTS")
+    if not weights or not Path(weights).is_file():
+        raise UsageError(
+            f"for an image folder only the standard FID applies (the course's other metrics read a classifier "
+            f"of MNIST or Fashion-MNIST), and it needs Inception's weights {INCEPTION_WEIGHTS}: download the file "
+            f"once from github.com/toshas/torch-fidelity/releases and set GANCOURSE_INCEPTION_WEIGHTS to its path"
+            + (f" (now {weights}, not a file)" if weights else ""))
+    n = args.n or 10000
+    if args.target.is_dir():
+        check_count(n, "--n")
+        G, cfg = _load_for_sampling(args.target)
+        fake = _draw(G, n, None, args.seed, f"the generator in {args.target}", uint8=False)
+    elif args.target.is_file():
+        pixels = read_npz(args.target)["images"]
+        if pixels.dtype != np.uint8 or pixels.ndim not in (3, 4) or pixels.ndim == 4 and pixels.shape[-1] != 3:
+            raise UsageError(f"expected uint8 images (N, H, W) or (N, H, W, 3) in {args.target}, got "
+                             f"{pixels.dtype} {pixels.shape}")
+        check_count(len(pixels), str(args.target))
+        fake = torch.from_numpy(pixels).float().div(127.5).sub(1)
+        fake = fake.unsqueeze(1) if fake.dim() == 3 else fake.permute(0, 3, 1, 2)
+    else:
+        raise UsageError(f"{args.target} is neither a run directory nor an .npz file")
+    size, channels = fake.shape[-1], fake.shape[1]
+    if size not in IMAGE_SIZES:
+        raise UsageError(f"the samples are {size}x{size}; an image folder is compared at 32 or 64 pixels")
+    real = load_folder(folder_of(args.dataset), size, channels)
+    real_images = real.images[torch.randperm(len(real), generator=torch.Generator().manual_seed(args.seed))[:n]]
+    try:
+        value = inception_fid(real_images.float().div(127.5).sub(1), fake, weights)
+    except ImportError as err:
+        raise UsageError(str(err)) from None
+    print(f"FID, Inception features: {value:.2f} ({len(fake)} samples against {len(real_images)} images of "
+          f"{args.dataset})")
+    if json_out:
+        atomic_write_text(json_out, json.dumps({"inception_fid": value, "n_samples": len(fake),
+                                                "n_real": len(real_images)}, indent=2))
         print(f"wrote {json_out}")
 
 

@@ -99,6 +99,10 @@ _AE = dict(lr_d=1e-3, lr_g=1e-3, beta1=0.9)
 _ENERGY = dict(lr_d=1e-4, beta1=0.0, beta2=0.999, model_kwargs=dict(width=64))
 # CycleGAN (lecture 11): the paper's least-squares loss, Adam 2e-4 with beta1 0.5; pix2pix's U-Net widths
 _CYCLE = dict(model="cyclegan", dataset="fashion-mnist", loss="lsgan")
+# Your own images (lecture 12): the DCGAN paper's layouts at 32x32 and 64x64 ("dcgan-32", "dcgan-64" are
+# what `train dcgan --dataset folder:PATH --image-size S` reads); channels come from --channels
+_FOLDER_32 = dict(model="dcgan", model_kwargs=dict(image_size=32))
+_FOLDER_64 = dict(model="dcgan", model_kwargs=dict(image_size=64))
 PROFILES: dict[str, dict[str, dict]] = {
     # seconds: CI and notebook tests; shows the pipeline runs, not that the GAN learns
     "quick": {
@@ -124,6 +128,10 @@ PROFILES: dict[str, dict[str, dict]] = {
                     model_kwargs=dict(width=16, d_width=16)),
         "energy": dict(_ENERGY, num_steps=10, batch_size=32, checkpoint_every=5),
         "cyclegan": dict(_CYCLE, num_steps=10, batch_size=16, checkpoint_every=5, model_kwargs=dict(width=8)),
+        "dcgan-32": dict(_FOLDER_32, num_steps=10, batch_size=16, checkpoint_every=5, sample_every=5,
+                         model_kwargs=dict(image_size=32, width=32)),
+        "dcgan-64": dict(_FOLDER_64, num_steps=10, batch_size=16, checkpoint_every=5, sample_every=5,
+                         model_kwargs=dict(image_size=64, width=32)),
     },
     # a laptop in minutes: what the committed notebook outputs show
     "cpu": {
@@ -150,6 +158,11 @@ PROFILES: dict[str, dict[str, dict]] = {
                     model_kwargs=dict(width=32, d_width=64)),
         "energy": dict(_ENERGY, num_steps=3000, minutes=3.0),
         "cyclegan": dict(_CYCLE, num_steps=2000, minutes=5.0, model_kwargs=dict(width=16)),
+        # 0.053 s (32x32) and 0.070 s (64x64) a step on 2 cores: the minutes bind
+        "dcgan-32": dict(_FOLDER_32, num_steps=6000, sample_every=500, minutes=4.0, channels_last=True,
+                         model_kwargs=dict(image_size=32, width=128, d_width=128)),
+        "dcgan-64": dict(_FOLDER_64, num_steps=6000, sample_every=500, minutes=4.0, channels_last=True,
+                         model_kwargs=dict(image_size=64, width=128, d_width=64)),
     },
     # the full recipe, for an instructor regenerating figures on a GPU
     "gpu": {
@@ -171,6 +184,11 @@ PROFILES: dict[str, dict[str, dict]] = {
                     model_kwargs=dict(width=128, d_width=128)),
         "energy": dict(_ENERGY, num_steps=20000, checkpoint_every=2000, model_kwargs=dict(width=128)),
         "cyclegan": dict(_CYCLE, num_steps=20000, checkpoint_every=2000, model_kwargs=dict(width=64)),
+        # PyTorch's DCGAN example at 64x64 (64 feature maps at the image, 512 at 4x4), batch 128
+        "dcgan-32": dict(_FOLDER_32, num_steps=20000, batch_size=128, sample_every=1000, checkpoint_every=2000,
+                         model_kwargs=dict(image_size=32, width=256, d_width=256)),
+        "dcgan-64": dict(_FOLDER_64, num_steps=20000, batch_size=128, sample_every=1000, checkpoint_every=2000,
+                         model_kwargs=dict(image_size=64, width=512, d_width=512)),
     },
 }
 # Every gpu run stops at 20 minutes whatever the card: the steps are the recipe, the cap the promise.

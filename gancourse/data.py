@@ -61,7 +61,11 @@ DATASETS: dict[str, DatasetInfo] = {
 
 @dataclass
 class ImageData:
-    """A dataset held in memory: images in [-1, 1] of shape (N, 1, 28, 28) and integer labels."""
+    """A dataset held in memory: images in [-1, 1] of shape (N, 1, 28, 28) and integer labels.
+
+    An image folder (:mod:`gancourse.folders`) keeps its images as uint8 (N, C, H, W) in [0, 255],
+    a quarter of the memory; :class:`Batches` converts each batch to [-1, 1].
+    """
 
     images: Tensor
     labels: Tensor
@@ -226,19 +230,27 @@ def to_unit_range(images: Tensor) -> Tensor:
 
 
 def to_uint8(images: Tensor) -> Tensor:
-    """Images in [-1, 1] of shape (N, 1, H, W) -> uint8 (N, H, W) in [0, 255]."""
-    return ((images.detach().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).squeeze(1)
+    """Images in [-1, 1] of shape (N, 1, H, W) -> uint8 (N, H, W) in [0, 255]; colour images
+    (N, 3, H, W) -> (N, H, W, 3), the layout of PIL and matplotlib."""
+    pixels = ((images.detach().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    return pixels.permute(0, 2, 3, 1).contiguous() if pixels.dim() == 4 and pixels.shape[1] == 3 else pixels.squeeze(1)
 
 
 class Batches:
     """Random mini-batches drawn by index from in-memory tensors (images or toy samples).
 
     Each epoch is a fresh permutation seeded by ``(seed, epoch)``, so batch ``t`` is a pure function
-    of ``t``: a resumed run sees exactly the batches an uninterrupted one would have.
+    of ``t``: a resumed run sees exactly the batches an uninterrupted one would have. uint8 images
+    (an image folder's) are converted to [-1, 1] batch by batch.
+
+    With ``rank`` and ``world_size`` (several processes, :mod:`gancourse.distributed`), batch ``t`` is
+    the same ``batch_size`` images in every process, and each process takes its own
+    ``batch_size / world_size`` of them: together they train on exactly the batches one process would.
     """
 
     def __init__(self, images: Tensor, labels: Tensor | None = None, batch_size: int = 64,
-                 seed: int = 0, device: torch.device | str | None = None) -> None:
+                 seed: int = 0, device: torch.device | str | None = None, *,
+                 rank: int = 0, world_size: int = 1) -> None:
         if images.dim() < 2:
             raise ValueError(f"expected samples of shape (N, ...) such as images (N, C, H, W), "
                              f"got {tuple(images.shape)}")
@@ -249,8 +261,11 @@ class Batches:
         self.labels = (labels if labels is not None
                        else torch.zeros(len(images), dtype=torch.long)).to(self.device)
         self.batch_size = min(batch_size, len(images))
+        if self.batch_size % world_size:
+            raise ValueError(f"a batch of {self.batch_size} images cannot be split evenly over {world_size} "
+                             f"processes: use a batch size divisible by {world_size}")
         self.steps_per_epoch = len(images) // self.batch_size
-        self.seed = seed
+        self.seed, self.rank, self.world_size = seed, rank, world_size
         self._epoch, self._perm = -1, None
 
     def __call__(self, step: int) -> tuple[Tensor, Tensor]:
@@ -259,5 +274,10 @@ class Batches:
         if epoch != self._epoch:
             gen = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
             self._epoch, self._perm = epoch, torch.randperm(len(self.images), generator=gen)
-        idx = self._perm[i * self.batch_size:(i + 1) * self.batch_size].to(self.device)
-        return self.images[idx], self.labels[idx]
+        share = self.batch_size // self.world_size  # this process's part of the batch
+        first = i * self.batch_size + self.rank * share
+        idx = self._perm[first:first + share].to(self.device)
+        images = self.images[idx]
+        if images.dtype == torch.uint8:
+            images = images.float().div_(127.5).sub_(1.0)
+        return images, self.labels[idx]

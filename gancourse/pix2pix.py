@@ -119,9 +119,10 @@ class UnpairedBatches:
     """Batches (a, b) for step t: a from domain A and b from domain B, each in its own seeded order
     (a pure function of t, as :class:`gancourse.data.Batches`), so an a and a b never come as a pair."""
 
-    def __init__(self, a: Tensor, b: Tensor, batch_size: int = 64, seed: int = 0, device=None) -> None:
-        self.a = Batches(a, None, batch_size, seed, device)
-        self.b = Batches(b, None, batch_size, seed + 7919, device)
+    def __init__(self, a: Tensor, b: Tensor, batch_size: int = 64, seed: int = 0, device=None, *,
+                 rank: int = 0, world_size: int = 1) -> None:
+        self.a = Batches(a, None, batch_size, seed, device, rank=rank, world_size=world_size)
+        self.b = Batches(b, None, batch_size, seed + 7919, device, rank=rank, world_size=world_size)
 
     def __call__(self, step: int) -> tuple[Tensor, Tensor]:
         return self.a(step)[0], self.b(step)[0]

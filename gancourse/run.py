@@ -25,6 +25,7 @@ from torch import nn
 from gancourse.checkpoint import (CheckpointError, atomic_write_text, capture_rng, load_checkpoint,
                                   lock_run_dir, restore_rng, save_checkpoint)
 from gancourse.config import UNBOUNDED_STEPS, TrainConfig, config_from_dict
+from gancourse import distributed
 
 
 class TrainingDiverged(RuntimeError):
@@ -44,8 +45,11 @@ SCHEDULES = ("constant", "linear-decay")  # linear-decay: constant for half the 
 def make_optimizer(model: nn.Module, lr: float, cfg: TrainConfig, who: str = "the model"
                    ) -> torch.optim.Optimizer:
     """``cfg.optimizer`` from :data:`OPTIMIZERS` over ``model``'s parameters; a NaN or infinite
-    gradient raises :class:`TrainingDiverged` before it reaches the weights."""
+    gradient raises :class:`TrainingDiverged` before it reaches the weights. In several processes
+    (torchrun) each step first averages the gradients over them (:mod:`gancourse.distributed`)."""
     optimizer = OPTIMIZERS[cfg.optimizer](model.parameters(), lr, cfg)
+    if distributed.world()[1] > 1:
+        optimizer.register_step_pre_hook(distributed.gradient_averaging_hook)
     optimizer.register_step_pre_hook(_refuse_non_finite_gradients(who))
     return optimizer
 
@@ -88,12 +92,20 @@ def run_loop(step_fn: Callable[[int], dict], cfg: TrainConfig, *, modules: dict[
     one exists and was written with the same settings (and the same ``fingerprint`` of the data,
     e.g. its number of images). Ctrl-C or SIGTERM ends the step under way, saves and returns the
     history marked ``interrupted``; a second Ctrl-C stops at once. Returns the history.
+
+    In several processes (torchrun), rank 0 alone writes the run directory, runs the callbacks and
+    shows progress; its clock decides when the minutes are spent, and a stop asked of any process
+    stops them all after the same step. Each process's random state is saved, so a resumed run with
+    the same number of processes continues exactly.
     """
     schedulers = {k: v for k, v in (schedulers or {}).items() if v is not None}
     stateful = {**modules, **optimizers, **schedulers}
-    callbacks = list(callbacks)
+    rank, world_size = distributed.world()
+    main = rank == 0
+    callbacks = list(callbacks) if main else []
+    progress = progress and main
     run_dir = Path(run_dir) if run_dir is not None else None
-    with lock_run_dir(run_dir), _DeferredInterrupt() as interrupt:
+    with lock_run_dir(run_dir if main else None), _DeferredInterrupt() as interrupt:
         history, step, elapsed = History(), 0, 0.0
         fingerprint = fingerprint or {}
         if run_dir is not None and resume and (run_dir / "checkpoint.pt").exists():
@@ -102,16 +114,26 @@ def run_loop(step_fn: Callable[[int], dict], cfg: TrainConfig, *, modules: dict[
             for callback in callbacks:
                 if hasattr(callback, "load_state_dict") and type(callback).__name__ in state.get("callbacks", {}):
                     callback.load_state_dict(state["callbacks"][type(callback).__name__])
-            restore_rng(state["rng"])
+            ranks = state.get("rng_ranks") or [state["rng"]]
+            if len(ranks) == world_size:
+                restore_rng(ranks[rank])
+            else:  # another number of processes: the weights continue, the noise cannot
+                torch.manual_seed(cfg.seed + 7919 * rank + int(state["step"]))
+                print(f"resuming with {world_size} processes a run saved with {len(ranks)}: the weights continue, "
+                      f"the random draws differ from an uninterrupted run")
             history, step, elapsed = History(state["history"]), int(state["step"]), float(state["elapsed"])
             print(f"resuming from step {step} in {run_dir}")
         else:
-            torch.manual_seed(cfg.seed)  # the noise stream; weights were seeded by whoever built them
-        if run_dir is not None:
+            torch.manual_seed(cfg.seed + 7919 * rank)  # the noise stream, each process its own; weights were
+            # seeded by whoever built them
+        if run_dir is not None and main:
             atomic_write_text(run_dir / "config.json", json.dumps(dataclasses.asdict(cfg), indent=2))
 
         def save() -> None:
             if run_dir is None:
+                return
+            rng_ranks = distributed.gather(capture_rng())  # every process takes part; rank 0 writes
+            if not main:
                 return
             bad = [name for name, module in modules.items()
                    if not all(torch.isfinite(t).all() for t in module.state_dict().values() if t.is_floating_point())]
@@ -122,7 +144,7 @@ def run_loop(step_fn: Callable[[int], dict], cfg: TrainConfig, *, modules: dict[
                 states = {type(c).__name__: c.state_dict() for c in callbacks if hasattr(c, "state_dict")}
                 save_checkpoint(run_dir / "checkpoint.pt", **{k: v.state_dict() for k, v in stateful.items()},
                                 step=step, history=list(history), cfg=dataclasses.asdict(cfg), elapsed=elapsed,
-                                rng=capture_rng(), callbacks=states, fingerprint=fingerprint)
+                                rng=rng_ranks[0], rng_ranks=rng_ranks, callbacks=states, fingerprint=fingerprint)
                 write_history(history, run_dir / "history.csv")
             finally:
                 interrupt.saving = False
@@ -134,8 +156,13 @@ def run_loop(step_fn: Callable[[int], dict], cfg: TrainConfig, *, modules: dict[
         bar = progress_bar(total=total, initial=step, disable=not progress, desc=f"training {cfg.model}")
         mid_step = False  # True while a step is half done: then nothing may be saved
         try:
-            while step < cfg.num_steps and not interrupt.requested:
-                if deadline is not None and time.monotonic() > deadline:
+            while step < cfg.num_steps:
+                spent = deadline is not None and time.monotonic() > deadline
+                if world_size > 1:  # rank 0's clock decides for all; any process's Ctrl-C stops all
+                    spent, interrupt.requested = distributed.agree(spent, interrupt.requested)
+                if interrupt.requested:
+                    break
+                if spent:
                     elapsed = time.monotonic() - start  # recorded as spent: a resumed run stops at once
                     print(f"stopped at step {step}: the {cfg.minutes:g}-minute budget is spent")
                     break

@@ -15,6 +15,7 @@ from typing import Callable
 import torch
 from torch import Tensor, nn
 
+from gancourse import distributed
 from gancourse.config import TrainConfig
 from gancourse.data import Batches, ImageData
 from gancourse.losses import LOSSES, PENALTIES, discriminator_loss
@@ -124,14 +125,16 @@ def critic_step(G: nn.Module, D: nn.Module, batch: tuple[Tensor, Tensor], opt_d:
 
 
 def as_batches(data, cfg: TrainConfig, device: torch.device) -> Callable[[int], tuple]:
-    """Accept a step -> batch callable, an :class:`ImageData`, or an image tensor (N, C, H, W)."""
+    """Accept a step -> batch callable, an :class:`ImageData`, or an image tensor (N, C, H, W). In
+    several processes, each takes its own share of every batch."""
+    rank, world_size = distributed.world()
     if isinstance(data, ImageData):
-        return Batches(data.images, data.labels, cfg.batch_size, cfg.seed, device)
+        return Batches(data.images, data.labels, cfg.batch_size, cfg.seed, device, rank=rank, world_size=world_size)
     if isinstance(data, Tensor):
         if not data.is_floating_point():
             raise ValueError(f"expected float images in [-1, 1], got {data.dtype}; convert uint8 images "
                              f"with gancourse.data.to_unit_range")
-        return Batches(data, None, cfg.batch_size, cfg.seed, device)
+        return Batches(data, None, cfg.batch_size, cfg.seed, device, rank=rank, world_size=world_size)
     if callable(data):
         return data
     raise TypeError(f"expected ImageData, a tensor of images or a step -> batch callable, "
@@ -166,6 +169,10 @@ def train_gan(G: nn.Module, D: nn.Module, data, cfg: TrainConfig, *,
     every ``cfg.checkpoint_every`` steps and at the end (also on Ctrl-C, after the step under way),
     writes history.csv and config.json there, and resumes from its checkpoint if one exists and was
     written with the same settings. Returns the history: one dict of floats per generator step.
+
+    Under torchrun (several processes), every process trains the same G and D on its own share of
+    each batch of ``cfg.batch_size``, the gradients averaged before each update
+    (:mod:`gancourse.distributed`); rank 0 writes the run.
     """
     own = family_steps(cfg)
     if own and "train" in own:  # a family trained without an adversary: D is its encoder
@@ -181,6 +188,7 @@ def train_gan(G: nn.Module, D: nn.Module, data, cfg: TrainConfig, *,
                          "build D without it (e.g. model_kwargs=dict(d_norm='none'))")
     device = next(G.parameters()).device
     batches = as_batches(data, cfg, device)
+    distributed.broadcast_module(G, D)  # several processes start from rank 0's weights
     torch.set_flush_denormal(True)  # CPU: subnormal floats in a quiet D can slow steps 20-fold
     if cfg.channels_last:  # weights in NHWC: every conv activation follows (inputs with C=1 agree)
         G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)

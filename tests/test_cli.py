@@ -17,7 +17,7 @@ def test_help_on_every_command():
 
 @pytest.mark.parametrize("argv,message", [
     (["train", "stylegan", "--dataset", "mnist", "--out", "x"], "invalid choice: 'stylegan' (choose from 'mlp-gan', 'dcgan', 'cgan', 'acgan', 'pix2pix', 'cyclegan', 'began', 'toy-gan', 'autoencoder', 'vae')"),
-    (["train", "dcgan", "--dataset", "cifar", "--out", "x"], "invalid choice: 'cifar' (choose from 'mnist', 'fashion-mnist', 'ring8', 'grid25')"),
+    (["train", "dcgan", "--dataset", "cifar", "--out", "x"], "invalid choice: 'cifar' (choose from 'mnist', 'fashion-mnist', 'ring8', 'grid25', or folder:PATH)"),
     (["train", "dcgan", "--dataset", "mnist", "--steps", "0", "--out", "x"], "expected a positive whole number, got '0'"),
     (["train", "dcgan", "--dataset", "mnist", "--minutes", "-1", "--out", "x"], "expected a positive number, got '-1'"),
     (["train", "dcgan", "--dataset", "mnist", "--steps", "2", "--minutes", "1", "--out", "x"], "not allowed with argument"),

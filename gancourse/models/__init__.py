@@ -55,8 +55,8 @@ def _pix2pix_steps(cfg) -> dict:
 
 FAMILIES: dict[str, Family] = {
     "mlp-gan": Family(MLPGenerator, MLPDiscriminator, ("latent_dim",), ()),
-    "dcgan": Family(DCGANGenerator, DCGANDiscriminator, ("latent_dim", "width", "channels"),
-                    ("width", "norm", "dropout", "channels", "pack"), packed_steps),
+    "dcgan": Family(DCGANGenerator, DCGANDiscriminator, ("latent_dim", "width", "channels", "image_size"),
+                    ("width", "norm", "dropout", "channels", "pack", "image_size"), packed_steps),
     "cgan": Family(ConditionalGenerator, ConditionalDiscriminator, ("latent_dim", "width", "embed_std"),
                    ("width",), _conditional_steps("cgan"), ("non-saturating",)),
     "acgan": Family(ConditionalGenerator, ACGANDiscriminator, ("latent_dim", "width", "embed_std"),

@@ -100,8 +100,11 @@ def train_autoencoder(G: nn.Module, E: nn.Module, data, cfg, *, variational: boo
     from gancourse.run import make_optimizer, make_scheduler, run_loop
     from gancourse.train import as_batches, data_fingerprint
 
+    from gancourse.distributed import broadcast_module
+
     device = next(G.parameters()).device
     batches = as_batches(data, cfg, device)
+    broadcast_module(G, E)  # several processes (torchrun) start from rank 0's weights
     torch.set_flush_denormal(True)
     if cfg.channels_last:
         G.to(memory_format=torch.channels_last), E.to(memory_format=torch.channels_last)
