@@ -1,7 +1,7 @@
 """Your own images: a folder tree of JPEG/PNG files, decoded once into a uint8 cache.
 
 ``load_folder("photos/", image_size=64)`` finds every image under the folder, resizes its shorter side
-to ``image_size`` and crops the centre square (the DCGAN paper's preprocessing of faces and bedrooms),
+to ``image_size`` and crops the centre square (the usual DCGAN preprocessing, as in PyTorch's example),
 converts it to RGB (or greyscale with ``channels=1``) and keeps the result as uint8 (N, C, H, W): a
 quarter of float32's memory (CelebA's 200,000 faces at 64x64x3: 2.5 GB instead of 10 GB). Training
 converts each batch to [-1, 1] on the way (:class:`gancourse.data.Batches`).
@@ -89,7 +89,7 @@ def load_folder(folder: str | os.PathLike, image_size: int = 32, channels: int =
                                           skipped=np.array(report["skipped"])))
     print(f"{folder.name}: {len(images):,} images decoded in {report['seconds']:.1f} s "
           f"({len(images) / max(report['seconds'], 1e-9):,.0f} images/s); {report['sizes']}; cached in "
-          f"{display_path(path)} ({path.stat().st_size / 2**20:.1f} MB)")
+          f"{display_path(path)} ({path.stat().st_size / 2**20:.1f} MiB)")
     return _as_data(folder, images, labels, classes, display_path(folder), report["skipped"])
 
 
