@@ -166,6 +166,6 @@ def _cache_key(folder: Path, files: list[Path], image_size: int, channels: int) 
 
 def _as_data(folder: Path, images: np.ndarray, labels: np.ndarray, classes: tuple[str, ...], source: str,
              skipped: int) -> ImageData:
-    data = ImageData(torch.from_numpy(images), torch.from_numpy(labels).long(), f"{PREFIX}{folder}", "train",
-                     source + (f", {skipped} unreadable file{'s' if skipped > 1 else ''} skipped" if skipped else ""), classes)
-    return data
+    note = f", {skipped} unreadable file{'s' if skipped > 1 else ''} skipped" if skipped else ""
+    return ImageData(torch.from_numpy(images), torch.from_numpy(labels).long(), f"{PREFIX}{folder}", "train",
+                     source + note, classes)
