@@ -30,7 +30,7 @@ from gancourse.plot import SampleSnapshots, save_run_figures
 from gancourse.run import postfix
 from gancourse.runs import load, sample
 from gancourse.toy import TOY_DATASETS
-from gancourse.train import TrainingDiverged, check_resumable, family_steps, steps_for, train_gan
+from gancourse.train import TrainingDiverged, check_resumable, family_steps, imbalanced, steps_for, train_gan
 
 MODEL_NAMES = tuple(FAMILIES)
 DATASET_NAMES = (*DATASETS, *TOY_DATASETS)  # image datasets, then toy-gan's 2-D mixtures
@@ -62,6 +62,26 @@ def _non_negative(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
     if not math.isfinite(value) or value < 0:
         raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
+def _class_number(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a class number (0-9), got {text!r}") from None
+    if not 0 <= value <= 9:
+        raise argparse.ArgumentTypeError(f"expected a class number (0-9), got {value}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a fraction in (0, 1] such as 0.05, got {text!r}") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction in (0, 1] such as 0.05, got {text}")
     return value
 
 
@@ -136,6 +156,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--sigma", type=_positive(float), metavar="S",
                        help="vae only: the decoder's Gaussian standard deviation per pixel, pixels in "
                             "[-1, 1] (default 0.5; smaller weighs reconstruction more against the KL)")
+    train.add_argument("--minority", type=_class_number, metavar="C",
+                       help="cgan, acgan and bagan: the class cut to --keep of its training images "
+                            "(lecture 13: class imbalance)")
+    train.add_argument("--keep", type=_fraction, metavar="F",
+                       help="with --minority: the fraction of that class's images kept, in (0, 1] "
+                            "(e.g. 0.05; the same images whatever the seed)")
     train.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
     train.add_argument("--data-root",
                        help="dataset root (default: $GANCOURSE_DATA, then data/ in a checkout, "
@@ -225,6 +251,10 @@ def _train(args, device) -> None:
     for name in ("lambda_cycle", "lambda_identity"):  # 0 is a value here: "off"
         if getattr(args, name) is not None:
             overrides[name] = getattr(args, name)
+    if args.keep is not None and args.minority is None:
+        raise UsageError(f"--keep {args.keep:g} cuts one class: name it with --minority C")
+    if args.minority is not None:  # make_config refuses it for models that do not read it
+        overrides.update(minority=args.minority, keep=1.0 if args.keep is None else args.keep)
     recipe = args.model
     if is_folder(args.dataset):
         if args.model != "dcgan":
@@ -250,7 +280,7 @@ def _train(args, device) -> None:
             data = load_folder(folder_of(cfg.dataset), cfg.model_kwargs["image_size"], cfg.model_kwargs["channels"],
                                progress=distributed.is_main())
         else:
-            data = load_dataset(cfg.dataset, "train", root=args.data_root)
+            data = imbalanced(load_dataset(cfg.dataset, "train", root=args.data_root), cfg)
     print(data)
     seed_everything(cfg.seed)
     G, D = build_models(cfg.model, latent_dim=cfg.latent_dim, **cfg.model_kwargs)

@@ -51,6 +51,9 @@ class TrainConfig:
     sigma: float = 0.5  # vae only: the decoder's Gaussian standard deviation per pixel, in [-1, 1] units
     lambda_cycle: float = 10.0  # cyclegan only: weight of the cycle-consistency loss (0: "GAN only")
     lambda_identity: float = 0.5  # cyclegan only: identity loss weight, as a fraction of lambda_cycle
+    ae_steps: int = 0  # bagan only: autoencoder steps before the adversarial ones (counted in num_steps)
+    minority: int | None = None  # cgan, acgan, bagan: the class cut to `keep` of its training images
+    keep: float = 1.0  # the fraction of the minority class's images kept (lecture 13)
 
     def __post_init__(self) -> None:
         if self.num_steps <= 0:
@@ -76,6 +79,15 @@ class TrainConfig:
                 raise ValueError(f"{name} must be a finite weight >= 0, got {value!r}")
         if not isinstance(self.unroll, int) or isinstance(self.unroll, bool) or self.unroll < 0:
             raise ValueError(f"unroll must be a whole number of D steps >= 0, got {self.unroll!r}")
+        if not isinstance(self.ae_steps, int) or isinstance(self.ae_steps, bool) or self.ae_steps < 0:
+            raise ValueError(f"ae_steps must be a whole number of steps >= 0, got {self.ae_steps!r}")
+        if self.minority is not None and (not isinstance(self.minority, int) or isinstance(self.minority, bool)
+                                          or self.minority < 0):
+            raise ValueError(f"minority must be a class number >= 0 (or None), got {self.minority!r}")
+        if not (isinstance(self.keep, (int, float)) and 0 < self.keep <= 1):
+            raise ValueError(f"keep must be a fraction in (0, 1], got {self.keep!r}")
+        if self.keep != 1 and self.minority is None:
+            raise ValueError(f"keep={self.keep} needs the class it cuts: set minority too")
 
 
 # One row per recipe: only what differs from TrainConfig's defaults ("model" defaults to the
@@ -130,6 +142,9 @@ PROFILES: dict[str, dict[str, dict]] = {
         "cyclegan": dict(_CYCLE, num_steps=10, batch_size=16, checkpoint_every=5, model_kwargs=dict(width=8)),
         "dcgan-32": dict(_FOLDER_32, num_steps=10, batch_size=16, checkpoint_every=5, sample_every=5,
                          model_kwargs=dict(image_size=32, width=32)),
+        "bagan": dict(num_steps=10, ae_steps=4, batch_size=32, checkpoint_every=5, sample_every=5,
+                      model_kwargs=dict(width=32, d_width=16)),
+        "imbalance": dict(_CLASSIFIER, num_steps=20),
         "dcgan-64": dict(_FOLDER_64, num_steps=10, batch_size=16, checkpoint_every=5, sample_every=5,
                          model_kwargs=dict(image_size=64, width=32)),
     },
@@ -161,6 +176,9 @@ PROFILES: dict[str, dict[str, dict]] = {
         # 0.053 s (32x32) and 0.070 s (64x64) a step on 2 cores: the minutes bind
         "dcgan-32": dict(_FOLDER_32, num_steps=6000, sample_every=500, minutes=4.0, channels_last=True,
                          model_kwargs=dict(image_size=32, width=128, d_width=128)),
+        "bagan": dict(num_steps=4000, ae_steps=1000, sample_every=500, minutes=3.0, channels_last=True,
+                      model_kwargs=dict(width=32, d_width=64)),
+        "imbalance": dict(_CLASSIFIER, num_steps=300),
         "dcgan-64": dict(_FOLDER_64, num_steps=6000, sample_every=500, minutes=4.0, channels_last=True,
                          model_kwargs=dict(image_size=64, width=128, d_width=64)),
     },
@@ -187,6 +205,9 @@ PROFILES: dict[str, dict[str, dict]] = {
         # PyTorch's DCGAN example at 64x64 (64 feature maps at the image, 512 at 4x4), batch 128
         "dcgan-32": dict(_FOLDER_32, num_steps=20000, batch_size=128, sample_every=1000, checkpoint_every=2000,
                          model_kwargs=dict(image_size=32, width=256, d_width=256)),
+        "bagan": dict(num_steps=20000, ae_steps=5000, sample_every=1000, checkpoint_every=2000,
+                      model_kwargs=dict(width=128, d_width=128)),
+        "imbalance": dict(_CLASSIFIER, num_steps=1000),
         "dcgan-64": dict(_FOLDER_64, num_steps=20000, batch_size=128, sample_every=1000, checkpoint_every=2000,
                          model_kwargs=dict(image_size=64, width=512, d_width=512)),
     },

@@ -73,6 +73,7 @@ class ImageData:
     split: str
     source: str  # where the files came from, in words
     classes: tuple[str, ...]
+    imbalance: tuple[int, float] | None = None  # (class, fraction kept): gancourse.imbalance.make_imbalanced
 
     def __len__(self) -> int:
         return len(self.images)

@@ -118,9 +118,9 @@ def plot_history(history: list[dict], title: str = "Training curves", axes=None)
         raise ValueError("the history is empty: train for at least one step first")
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(10, 3.5))
-    steps = [row["step"] for row in history]
     ax_loss, ax_d = axes
-    first = history[0]
+    first = dict.fromkeys(k for row in history for k in row)  # every key some step reported (BAGAN's
+    # autoencoder steps report others than its adversarial ones)
     panel = next((p for p in _DIAGNOSTIC_PANELS if p[0][0] in first), ())
     curves = [(ax_loss, key, label) for key, label in (("loss_d", "D loss"), ("loss_g", "G loss"),
                                                        ("penalty", "penalty"), ("loss", "loss"),
@@ -131,10 +131,14 @@ def plot_history(history: list[dict], title: str = "Training curves", axes=None)
         panel = (("score_real", "D(x), real data"), ("score_fake", "D(x), negatives (Langevin)"))
     curves += [(ax_d, key, label) for key, label in panel]
     for ax, key, label in curves:
-        values = [row[key] for row in history]
+        steps, values = zip(*[(row["step"], row[key]) for row in history if key in row])
         line, = ax.plot(steps, values, lw=0.5, alpha=0.3)  # raw, per step
         ax.plot(steps, _smooth(values), lw=1.5, color=line.get_color(), label=f"{label} (smoothed)")
     step_label = "generator step" if "loss_g" in first else "training step"
+    if "loss" in first and "loss_d" in first:  # two phases: where the adversarial one starts
+        start = next(row["step"] for row in history if "loss_d" in row)
+        for ax in axes:
+            ax.axvline(start, color="black", ls=":", lw=0.8, label="adversarial phase starts")
     ax_loss.set(title=f"{title}: losses", xlabel=step_label, ylabel="loss")
     if panel and panel[0][0] == "d_real":
         ax_d.axhline(0.5, color="gray", ls="--", lw=0.8, label="equilibrium 1/2")

@@ -24,7 +24,7 @@ from gancourse.run import (TrainingDiverged, check_resumable, make_optimizer, ma
 from gancourse.toy import TOY_DATASETS
 
 Callback = Callable[[int, nn.Module, nn.Module, list], None]
-__all__ = ["TrainingDiverged", "as_batches", "check_resumable", "critic_step", "discriminator_step",
+__all__ = ["TrainingDiverged", "as_batches", "imbalanced", "check_resumable", "critic_step", "discriminator_step",
            "family_steps", "finite", "frozen", "generator_step", "gradient_norm", "make_optimizer",
            "progress_interval", "steps_for", "train_gan", "write_history", "data_fingerprint"]
 
@@ -175,6 +175,7 @@ def train_gan(G: nn.Module, D: nn.Module, data, cfg: TrainConfig, *,
     (:mod:`gancourse.distributed`); rank 0 writes the run.
     """
     own = family_steps(cfg)
+    data = imbalanced(data, cfg)
     if own and "train" in own:  # a family trained without an adversary: D is its encoder
         if any(f is not None for f in (d_loss, g_loss, d_step, g_step)):
             raise ValueError(f"{cfg.model} is trained by reconstruction: it takes no D or G steps or losses")
@@ -208,6 +209,18 @@ def train_gan(G: nn.Module, D: nn.Module, data, cfg: TrainConfig, *,
                     progress=progress, fingerprint=data_fingerprint(data))
 
 
+def imbalanced(data, cfg: TrainConfig):
+    """``data`` with ``cfg.minority`` cut to ``cfg.keep`` of its images (lecture 13), the same images
+    whatever the seed; as it is when ``cfg.minority`` is None or it is already cut so."""
+    if cfg.minority is None:
+        return data
+    if not isinstance(data, ImageData):
+        raise ValueError(f"minority={cfg.minority} cuts a class of a labelled dataset: pass an ImageData, "
+                         f"not {type(data).__name__}")
+    from gancourse.imbalance import make_imbalanced
+    return make_imbalanced(data, cfg.minority, cfg.keep, seed=0)
+
+
 def data_fingerprint(data) -> dict:
     """What a resumed run must find again: the number of training images (the shipped sample has
     5,000, the full MNIST 60,000)."""
@@ -232,11 +245,11 @@ def family_steps(cfg: TrainConfig) -> dict | None:
         raise ValueError(f"{cfg.model} trains with its own losses ({', '.join(family.losses)}); "
                          f"loss={cfg.loss!r} would be recorded but not used")
     defaults = TrainConfig()
-    for owner, other in FAMILIES.items():
-        for name in other.train_args:
-            if name not in family.train_args and getattr(cfg, name) != getattr(defaults, name):
-                raise ValueError(f"{name}={getattr(cfg, name)!r} is an option of {owner}; {cfg.model} "
-                                 f"would record it but not use it")
+    for name in dict.fromkeys(n for other in FAMILIES.values() for n in other.train_args):
+        if name not in family.train_args and getattr(cfg, name) != getattr(defaults, name):
+            owners = [owner for owner, other in FAMILIES.items() if name in other.train_args]
+            raise ValueError(f"{name}={getattr(cfg, name)!r} is an option of {', '.join(owners)}; "
+                             f"{cfg.model} would record it but not use it")
     if (family.data == "points") != (cfg.dataset in TOY_DATASETS):
         wanted = (f"a toy dataset ({', '.join(TOY_DATASETS)})" if family.data == "points"
                   else f"an image dataset, not the toy {cfg.dataset!r}")

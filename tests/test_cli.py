@@ -16,7 +16,7 @@ def test_help_on_every_command():
 
 
 @pytest.mark.parametrize("argv,message", [
-    (["train", "stylegan", "--dataset", "mnist", "--out", "x"], "invalid choice: 'stylegan' (choose from 'mlp-gan', 'dcgan', 'cgan', 'acgan', 'pix2pix', 'cyclegan', 'began', 'toy-gan', 'autoencoder', 'vae')"),
+    (["train", "stylegan", "--dataset", "mnist", "--out", "x"], "invalid choice: 'stylegan' (choose from 'mlp-gan', 'dcgan', 'cgan', 'acgan', 'bagan', 'pix2pix', 'cyclegan', 'began', 'toy-gan', 'autoencoder', 'vae')"),
     (["train", "dcgan", "--dataset", "cifar", "--out", "x"], "invalid choice: 'cifar' (choose from 'mnist', 'fashion-mnist', 'ring8', 'grid25', or folder:PATH)"),
     (["train", "dcgan", "--dataset", "mnist", "--steps", "0", "--out", "x"], "expected a positive whole number, got '0'"),
     (["train", "dcgan", "--dataset", "mnist", "--minutes", "-1", "--out", "x"], "expected a positive number, got '-1'"),

@@ -17,6 +17,7 @@ from gancourse.checks.conditional import (check_acgan_losses, check_cgan_discrim
 from gancourse.checks.conditional_models import check_conditional_discriminator, check_conditional_generator
 from gancourse.checks.cyclegan import check_cycle_loss, check_cyclegan_generator_loss, check_image_pool
 from gancourse.checks.dcgan import check_dcgan_discriminator, check_dcgan_init, check_upsample_block
+from gancourse.checks.imbalance import check_bagan_discriminator_loss, check_class_gaussians, check_smote
 from gancourse.checks.gain import check_gain_discriminator_loss, check_gain_generator_loss, check_gain_hint
 from gancourse.checks.gan import (check_discriminator_loss, check_discriminator_step,
                                  check_generator_loss_nonsaturating, check_mlp_generator)
@@ -38,4 +39,4 @@ __all__ = ["check_gradient_penalty", "check_hinge_discriminator_loss", "check_ls
            "check_pix2pix_generator_loss", "check_receptive_field", "check_saturation_gradients",
            "check_saturation_logit", "check_unet_skip_block", "check_upsample_block", "check_ascent_step",
            "check_laplacian_variance", "check_vae_loss", "check_cycle_loss", "check_cyclegan_generator_loss",
-           "check_image_pool"]
+           "check_image_pool", "check_smote", "check_class_gaussians", "check_bagan_discriminator_loss"]

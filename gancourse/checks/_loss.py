@@ -6,7 +6,8 @@ logits against the reference's autograd gradient, graph connectivity, dtype and 
 2. the inputs are left as they came (no in-place ``sigmoid_()`` on the caller's tensors);
 3. at logits of +-30 and +-100 mixed with ordinary ones (float32, where log(sigmoid(-100)) is -inf): the value, that the result is
    connected to each input's graph, and d loss / d input equal to the reference's autograd gradient;
-4. float64 in, float64 out; inputs on the ``meta`` device: no tensor made on a fixed device.
+4. float64 in, float64 out, at float64 precision, on a batch of another size; inputs on the ``meta``
+   device: no tensor made on a fixed device.
 """
 from __future__ import annotations
 
@@ -139,11 +140,17 @@ def _gradient_stage(fn, args, reference, what, seed, n):
         raise Fail(f"d({what})/d{arg.name} is {got:.3g} at {at}, expected {want:.3g}", hint)
 
 
-def _dtype_stage(fn, args, what, n):
-    value = expect_scalar(call(fn, *_draw(args, 4, torch.float64, n), what=f"{what} in float64"), what)
+def _dtype_stage(fn, args, reference, what, n):
+    inputs = _draw(args, 4, torch.float64, n)
+    value = expect_scalar(call(fn, *_clones(inputs), what=f"{what} in float64"), what)
     if value.dtype != torch.float64:
         raise Fail(f"{what} came back as {value.dtype} for float64 inputs",
                    "a tensor was made with a fixed dtype: use torch.ones_like(x) or dtype=x.dtype")
+    expected = reference(*inputs)
+    if not close(value, expected, 1e-10):
+        raise Fail(f"{what} is {value.item():.10g} for float64 inputs (batch of {n}), expected {expected.item():.10g}",
+                   "compute in the inputs' dtype: a tensor was made in float32 (torch.ones(shape): use torch.ones_like(x)) "
+                   "or .float() was called on the way; and the same way for every batch size")
 
 
 def _device_stage(fn, args, reference, what, n):
@@ -175,5 +182,5 @@ def probe_loss(fn: Callable, args: list[Arg], reference: Callable, *, alternativ
     if _value_stage(fn, args, accepted, mistakes, what, seed=1, n=8) is not matched:
         raise Fail(f"{what} follows a different formula on a second batch", "do not depend on the batch size")
     _gradient_stage(fn, args, matched, what, seed=3, n=12)
-    _dtype_stage(fn, args, what, n=6)
+    _dtype_stage(fn, args, matched, what, n=6)
     _device_stage(fn, args, matched, what, n=4)

@@ -13,6 +13,7 @@ from typing import Callable
 
 from torch import nn
 
+from gancourse.models.bagan import BAGANDiscriminator, BAGANGenerator, bagan_steps
 from gancourse.models.began import BEGANDiscriminator, began_steps
 from gancourse.models.conditional import (ACGANDiscriminator, ConditionalDiscriminator,
                                           ConditionalGenerator)
@@ -53,14 +54,19 @@ def _pix2pix_steps(cfg) -> dict:
     return make_steps(cfg.lambda_l1, cfg.adversarial)
 
 
+_IMBALANCE = ("minority", "keep")  # one class cut to a fraction of its images (lecture 13)
 FAMILIES: dict[str, Family] = {
     "mlp-gan": Family(MLPGenerator, MLPDiscriminator, ("latent_dim",), ()),
     "dcgan": Family(DCGANGenerator, DCGANDiscriminator, ("latent_dim", "width", "channels", "image_size"),
                     ("width", "norm", "dropout", "channels", "pack", "image_size"), packed_steps),
     "cgan": Family(ConditionalGenerator, ConditionalDiscriminator, ("latent_dim", "width", "embed_std"),
-                   ("width",), _conditional_steps("cgan"), ("non-saturating",)),
+                   ("width",), _conditional_steps("cgan"), ("non-saturating",), train_args=_IMBALANCE),
     "acgan": Family(ConditionalGenerator, ACGANDiscriminator, ("latent_dim", "width", "embed_std"),
-                    ("width",), _conditional_steps("acgan"), ("non-saturating",)),
+                    ("width",), _conditional_steps("acgan"), ("non-saturating",), train_args=_IMBALANCE),
+    # class-imbalanced data (lecture 13): an autoencoder's decoder and encoder start G and D, a Gaussian
+    # per class in code space conditions G, D is a (C+1)-way classifier
+    "bagan": Family(BAGANGenerator, BAGANDiscriminator, ("latent_dim", "width"), ("latent_dim", "width"),
+                    bagan_steps, ("non-saturating",), train_args=("ae_steps", *_IMBALANCE)),
     "pix2pix": Family(UNetGenerator, PatchDiscriminator, ("width",), ("width",),  # no noise: dropout
                       _pix2pix_steps, ("non-saturating",), data="pairs", use="translate"),
     # two generators and two discriminators as one family, the pools of past fakes inside D
@@ -116,4 +122,4 @@ __all__ = ["FAMILIES", "Family", "MODELS", "build_models", "summarize", "MLPGene
            "DCGANGenerator", "DCGANDiscriminator", "ConditionalGenerator",
            "ConditionalDiscriminator", "ACGANDiscriminator", "BEGANDiscriminator", "UNetGenerator", "PatchDiscriminator",
            "ToyGANGenerator", "ToyGANDiscriminator", "Encoder", "VariationalEncoder", "CycleGenerator",
-           "CycleDiscriminator"]
+           "CycleDiscriminator", "BAGANGenerator", "BAGANDiscriminator"]
