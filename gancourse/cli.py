@@ -10,6 +10,7 @@ import json
 import math
 import sys
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -42,57 +43,28 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see: python -m gancourse {command + ' ' if command else ''}--help)")
 
 
-def _positive(kind):
+def _number(kind: type, what: str, accept: Callable[[float], bool]) -> Callable[[str], float]:
+    """An argparse type: ``kind(text)`` where ``accept`` holds, else one line saying what was expected."""
     def parse(text: str):
-        what = "a positive whole number" if kind is int else "a positive number"
         try:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
-        if not math.isfinite(value) or value <= 0:
+        if not accept(value):
             raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
         return value
     return parse
 
 
-def _non_negative(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
-    return value
+def _positive(kind: type) -> Callable[[str], float]:
+    what = "a positive whole number" if kind is int else "a positive number"
+    return _number(kind, what, lambda v: math.isfinite(v) and v > 0)
 
 
-def _class_number(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a class number (0-9), got {text!r}") from None
-    if not 0 <= value <= 9:
-        raise argparse.ArgumentTypeError(f"expected a class number (0-9), got {value}")
-    return value
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a fraction in (0, 1] such as 0.05, got {text!r}") from None
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"expected a fraction in (0, 1] such as 0.05, got {text}")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to 2**32 - 1, got {text!r}") from None
-    if not 0 <= value < 2**32:
-        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to 2**32 - 1, got {text!r}")
-    return value
+_non_negative = _number(float, "a number >= 0", lambda v: math.isfinite(v) and v >= 0)
+_class_number = _number(int, "a class number (0-9)", lambda v: 0 <= v <= 9)
+_fraction = _number(float, "a fraction in (0, 1] such as 0.05", lambda v: 0 < v <= 1)  # NaN fails too
+_seed = _number(int, "a whole number from 0 to 2**32 - 1", lambda v: 0 <= v < 2**32)
 
 
 def _dataset(text: str) -> str:

@@ -134,11 +134,13 @@ def plot_history(history: list[dict], title: str = "Training curves", axes=None)
         steps, values = zip(*[(row["step"], row[key]) for row in history if key in row])
         line, = ax.plot(steps, values, lw=0.5, alpha=0.3)  # raw, per step
         ax.plot(steps, _smooth(values), lw=1.5, color=line.get_color(), label=f"{label} (smoothed)")
-    step_label = "generator step" if "loss_g" in first else "training step"
-    if "loss" in first and "loss_d" in first:  # two phases: where the adversarial one starts
+    two_phases = "loss" in first and "loss_d" in first  # BAGAN: an autoencoder, then D and G
+    step_label = "generator step" if "loss_g" in first and not two_phases else "training step"
+    if two_phases:  # where the adversarial phase starts; the losses span decades between the phases
         start = next(row["step"] for row in history if "loss_d" in row)
         for ax in axes:
             ax.axvline(start, color="black", ls=":", lw=0.8, label="adversarial phase starts")
+        ax_loss.set_yscale("log")
     ax_loss.set(title=f"{title}: losses", xlabel=step_label, ylabel="loss")
     if panel and panel[0][0] == "d_real":
         ax_d.axhline(0.5, color="gray", ls="--", lw=0.8, label="equilibrium 1/2")

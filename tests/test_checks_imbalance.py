@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from gancourse import checks
-from gancourse.checks.imbalance import nearest_neighbours
+from gancourse.checks.imbalance import _segments, nearest_neighbours
 from gancourse.models.bagan import bagan_discriminator_loss, class_gaussians
 from tests.check_answers import Wrong, assert_passes, assert_rejects, not_done
 
@@ -94,15 +94,6 @@ SMOTE_WRONG = {
 }
 
 
-@pytest.mark.parametrize("case", list(SMOTE_RIGHT))
-def test_smote_accepts(case, capsys):
-    assert_passes(checks.check_smote, SMOTE_RIGHT[case], capsys)
-
-
-@pytest.mark.parametrize("case", list(SMOTE_WRONG))
-def test_smote_rejects(case, capsys):
-    assert_rejects(checks.check_smote, SMOTE_WRONG[case], capsys)
-
 
 def test_smote_check_passes_correct_answers_on_many_draws(capsys):
     """The statistical tests' thresholds: a right answer passes whatever random numbers it gets
@@ -117,8 +108,7 @@ def test_the_package_smote_makes_minority_images():
     labels = torch.tensor([0] * 20 + [1] * 10)
     new = smote_only(images, labels, minority=1)
     assert new.shape == (10, 1, 4, 4)
-    i, j, gap, off = __import__("gancourse.checks.imbalance", fromlist=["_segments"])._segments(
-        new.flatten(1).double(), images[20:].flatten(1).double())
+    i, j, gap, off = _segments(new.flatten(1).double(), images[20:].flatten(1).double())
     assert (off < 1e-5).all() and (gap >= -1e-6).all() and (gap <= 1 + 1e-6).all()
 
 
@@ -175,15 +165,6 @@ GAUSS_WRONG = {
 }
 
 
-@pytest.mark.parametrize("case", list(GAUSS_RIGHT))
-def test_class_gaussians_accepts(case, capsys):
-    assert_passes(checks.check_class_gaussians, GAUSS_RIGHT[case], capsys)
-
-
-@pytest.mark.parametrize("case", list(GAUSS_WRONG))
-def test_class_gaussians_rejects(case, capsys):
-    assert_rejects(checks.check_class_gaussians, GAUSS_WRONG[case], capsys)
-
 
 # --- BAGAN's discriminator loss ----------------------------------------------------------------------
 def fake_class(logits):
@@ -228,14 +209,24 @@ BAGAN_D_WRONG = {
 }
 
 
-@pytest.mark.parametrize("case", list(BAGAN_D_RIGHT))
-def test_bagan_d_loss_accepts(case, capsys):
-    assert_passes(checks.check_bagan_discriminator_loss, BAGAN_D_RIGHT[case], capsys)
+
+# --- every catalogue: each wrong answer fails with its named hint, each right one passes ---------------
+CATALOGUES = [(checks.check_smote, SMOTE_RIGHT, SMOTE_WRONG), (checks.check_class_gaussians, GAUSS_RIGHT, GAUSS_WRONG),
+              (checks.check_bagan_discriminator_loss, BAGAN_D_RIGHT, BAGAN_D_WRONG)]
 
 
-@pytest.mark.parametrize("case", list(BAGAN_D_WRONG))
-def test_bagan_d_loss_rejects(case, capsys):
-    assert_rejects(checks.check_bagan_discriminator_loss, BAGAN_D_WRONG[case], capsys)
+@pytest.mark.parametrize("check, case", [(c, k) for c, right, _ in CATALOGUES for k in right],
+                         ids=lambda v: v if isinstance(v, str) else v.__name__)
+def test_right_answers_pass(check, case, capsys):
+    right = next(r for c, r, _ in CATALOGUES if c is check)
+    assert_passes(check, right[case], capsys)
+
+
+@pytest.mark.parametrize("check, case", [(c, k) for c, _, wrong in CATALOGUES for k in wrong],
+                         ids=lambda v: v if isinstance(v, str) else v.__name__)
+def test_wrong_answers_fail_with_their_hint(check, case, capsys):
+    wrong = next(w for c, _, w in CATALOGUES if c is check)
+    assert_rejects(check, wrong[case], capsys)
 
 
 # --- an independent reviewer's answers -------------------------------------------------------------
