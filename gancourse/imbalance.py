@@ -104,13 +104,14 @@ def generate(G: nn.Module, label: int, n: int, seed: int = 0, batch_size: int = 
 
 
 def remedy_data(remedy: str, data: ImageData, minority: int, seed: int = 0,
-                generator: nn.Module | None = None) -> tuple[Tensor, Tensor, Tensor | None]:
+                generator: nn.Module | None = None, real_share: float = 0.0) -> tuple[Tensor, Tensor, Tensor | None]:
     """The (images, labels, class weights or None) that ``remedy`` trains the classifier on.
 
     "none": the imbalanced data as it is; "class weights": the same with weights n / (C n_c) in the
     loss; "over-sampling", "under-sampling", "SMOTE": :func:`resample`; any other name with a
-    ``generator``: the data plus generated images of the minority class, as many as bring it to the
-    other classes' mean count.
+    ``generator``: the data plus new minority images, as many as bring the class to the other
+    classes' mean count: the share ``real_share`` of them real minority images drawn again at random
+    (over-sampling), the rest generated.
     """
     images, labels = data.images, data.labels
     if remedy == "none":
@@ -124,9 +125,14 @@ def remedy_data(remedy: str, data: ImageData, minority: int, seed: int = 0,
                          f"or pass the generator whose images it adds")
     counts = class_counts(labels, len(data.classes))
     others = [c for i, c in enumerate(counts) if i != minority]
+    if not 0 <= real_share <= 1:
+        raise ValueError(f"real_share must be a fraction in [0, 1], got {real_share!r}")
     n_new = max(0, round(sum(others) / len(others)) - counts[minority])
-    fakes = generate(generator, minority, n_new, seed)
-    return (torch.cat([images, fakes]), torch.cat([labels, torch.full((n_new,), minority)]), None)
+    n_real = round(real_share * n_new)
+    members = torch.nonzero(labels == minority).flatten()
+    repeats = members[torch.randint(len(members), (n_real,), generator=torch.Generator().manual_seed(seed))]
+    new = torch.cat([images[repeats], generate(generator, minority, n_new - n_real, seed)])
+    return torch.cat([images, new]), torch.cat([labels, torch.full((n_new,), minority)]), None
 
 
 def train_classifier(images: Tensor, labels: Tensor, steps: int, *, weights: Tensor | None = None,
@@ -173,10 +179,11 @@ GAN_STEPS = {"quick": {"cgan": 10, "acgan": 10, "bagan": 10},
 
 
 def train_generators(data: ImageData, minority: int, keep: float, profile: str = "cpu", *,
-                     models=GAN_MODELS, seed: int = 0, device="cpu", run_root=None, resume: bool = True,
-                     progress: bool = True) -> dict:
+                     models=GAN_MODELS, steps: dict | None = None, seed: int = 0, device="cpu", run_root=None,
+                     resume: bool = True, progress: bool = True) -> dict:
     """Train each conditional GAN of ``models`` on ``data`` cut to ``keep`` of class ``minority``
-    (the profile's recipe, GAN_STEPS steps on quick and cpu). With ``run_root``, each run is written
+    (the profile's recipe, GAN_STEPS steps on quick and cpu, or ``steps[model]`` when given, BAGAN's
+    including its autoencoder steps). With ``run_root``, each run is written
     in ``run_root/<model>_keep<keep>``, and resumed from there if ``resume``. Returns
     {model: (G, history, seconds)}, seconds this call spent training it."""
     import time
@@ -188,9 +195,9 @@ def train_generators(data: ImageData, minority: int, keep: float, profile: str =
 
     generators = {}
     for model in models:
-        steps = GAN_STEPS.get(profile, {}).get(model)
+        n = (steps or {}).get(model) or GAN_STEPS.get(profile, {}).get(model)
         cfg = make_config(model, profile, dataset=data.name, minority=minority, keep=keep, seed=seed,
-                          **(dict(num_steps=steps, minutes=None) if steps else {}))
+                          **(dict(num_steps=n, minutes=None) if n else {}))
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.seed)
             G, D = build_models(model, latent_dim=cfg.latent_dim, **cfg.model_kwargs)
@@ -218,20 +225,22 @@ def compare_remedies(data: ImageData, test: ImageData, minority: int, *, generat
                      remedies=PLAIN_REMEDIES, seeds=(0, 1, 2), steps: int = 300, device="cpu",
                      progress: bool = True) -> list[dict]:
     """Train one classifier per remedy and seed on ``data`` (already imbalanced) for ``steps`` steps
-    and score it on ``test``. ``generators`` ({name: G}) adds one remedy per generator: its minority
-    images added to the data (:func:`remedy_data`). One row per (remedy, seed): minority recall and
-    precision, balanced accuracy, training images, seconds."""
+    and score it on ``test``. ``generators`` ({name: G, or name: (G, real_share)}) adds one remedy
+    per entry: its minority images added to the data (:func:`remedy_data`). One row per (remedy,
+    seed): minority recall and precision (NaN when it never names the minority), balanced accuracy,
+    training images, seconds (making the data, training and scoring)."""
     import time
 
-    from tqdm.auto import tqdm
+    from gancourse.run import progress_bar
 
-    jobs = [(r, None) for r in remedies] + [(name, G) for name, G in (generators or {}).items()]
+    jobs = [(r, (None, 0.0)) for r in remedies] + [(name, G if isinstance(G, tuple) else (G, 0.0))
+                                                  for name, G in (generators or {}).items()]
     rows = []
-    bar = tqdm(total=len(jobs) * len(seeds), desc="classifiers", disable=not progress)
-    for remedy, G in jobs:
+    bar = progress_bar(total=len(jobs) * len(seeds), desc="classifiers", disable=not progress)
+    for remedy, (G, real_share) in jobs:
         for seed in seeds:
             start = time.perf_counter()
-            images, labels, weights = remedy_data(remedy, data, minority, seed, generator=G)
+            images, labels, weights = remedy_data(remedy, data, minority, seed, generator=G, real_share=real_share)
             clf = train_classifier(images, labels, steps, weights=weights, seed=seed, device=device)
             result = score(clf, test, minority)
             rows.append({"remedy": remedy, "seed": seed, "minority_recall": result["minority_recall"],
@@ -243,9 +252,10 @@ def compare_remedies(data: ImageData, test: ImageData, minority: int, *, generat
     return rows
 
 
-def summarize(rows: list[dict], keys=("minority_recall", "balanced_accuracy")) -> list[dict]:
+def summarize(rows: list[dict], keys=("minority_recall", "minority_precision", "balanced_accuracy", "seconds")) -> list[dict]:
     """Mean and standard deviation (over seeds) of ``keys`` per remedy (and keep fraction, if the
-    rows carry one), in the rows' order."""
+    rows carry one), in the rows' order; a NaN (a precision where the minority was never named) is
+    left out, and a key that is NaN on every seed stays NaN."""
     groups: dict[tuple, list[dict]] = {}
     for row in rows:
         groups.setdefault((row.get("keep"), row["remedy"]), []).append(row)
@@ -253,19 +263,27 @@ def summarize(rows: list[dict], keys=("minority_recall", "balanced_accuracy")) -
     for (keep, remedy), group in groups.items():
         entry = {"keep": keep, "remedy": remedy, "seeds": len(group)}
         for key in keys:
-            values = torch.tensor([r[key] for r in group], dtype=torch.float64)
-            entry[key] = values.mean().item()
+            values = torch.tensor([float(r.get(key, math.nan)) for r in group], dtype=torch.float64)
+            values = values[~values.isnan()]
+            entry[key] = values.mean().item() if len(values) else math.nan
             entry[key + "_std"] = values.std().item() if len(values) > 1 else 0.0
         table.append(entry)
     return table
 
 
 def format_table(table: list[dict]) -> str:
-    """The summary as aligned text: remedy, minority recall and balanced accuracy, mean +- std."""
+    """The summary as aligned text: remedy, minority recall, its precision and the balanced accuracy
+    (mean +- std), and the seconds per classifier."""
     has_keep = any(e["keep"] is not None for e in table)
-    lines = [("keep   " if has_keep else "") + f"{'remedy':<15} {'minority recall':>17} {'balanced accuracy':>19}"]
+    lines = [("keep   " if has_keep else "") + f"{'remedy':<22} {'minority recall':>17} {'its precision':>17} "
+             f"{'balanced accuracy':>19} {'seconds':>8}"]
     for e in table:
         keep = f"{e['keep']:<6.1%} " if has_keep else ""
-        lines.append(f"{keep}{e['remedy']:<15} {e['minority_recall']:>8.1%} ± {e['minority_recall_std']:<6.1%} "
-                     f"{e['balanced_accuracy']:>10.1%} ± {e['balanced_accuracy_std']:<6.1%}")
+        cells = []
+        for key in ("minority_recall", "minority_precision", "balanced_accuracy"):
+            mean, std = e.get(key, math.nan), e.get(key + "_std", 0.0)
+            cells.append(f"{'n/a':>17}" if math.isnan(mean) else f"{mean:>8.1%} ± {std:<6.1%}")
+        seconds = e.get("seconds", math.nan)
+        lines.append(f"{keep}{e['remedy']:<22} {cells[0]} {cells[1]} {cells[2]:>19} "
+                     + ("" if math.isnan(seconds) else f"{seconds:>8.0f}"))
     return "\n".join(lines)

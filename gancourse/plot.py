@@ -123,7 +123,8 @@ def plot_history(history: list[dict], title: str = "Training curves", axes=None)
     # autoencoder steps report others than its adversarial ones)
     panel = next((p for p in _DIAGNOSTIC_PANELS if p[0][0] in first), ())
     curves = [(ax_loss, key, label) for key, label in (("loss_d", "D loss"), ("loss_g", "G loss"),
-                                                       ("penalty", "penalty"), ("loss", "loss"),
+                                                       ("penalty", "penalty"),
+                                                       ("loss", "autoencoder loss" if "loss_d" in first else "loss"),
                                                        ("recon", "reconstruction"), ("kl", "KL"))
               if key in first]
     no_generator = "score_fake" in first and "loss_g" not in first  # an energy model: negatives, no G

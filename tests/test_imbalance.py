@@ -8,8 +8,8 @@ from gancourse import load, sample
 from gancourse.cli import main
 from gancourse.config import make_config
 from gancourse.data import ImageData
-from gancourse.imbalance import (class_weights, compare_remedies, make_imbalanced, remedy_data, resample,
-                                 score, summarize, train_classifier)
+from gancourse.imbalance import (class_weights, compare_remedies, format_table, make_imbalanced, remedy_data,
+                                 resample, score, summarize, train_classifier)
 from gancourse.models import build_models
 from gancourse.models.bagan import BAGANGenerator, class_gaussians, fit_class_gaussians
 from gancourse.plot import plot_history
@@ -93,6 +93,23 @@ def test_a_generator_remedy_adds_minority_images_up_to_the_others_mean(balanced)
     assert images[len(cut):].abs().max() <= 1
     with pytest.raises(ValueError, match="unknown remedy 'magic'"):
         remedy_data("magic", cut, 3)
+    images, labels, _ = remedy_data("cGAN + over-sampling", cut, 3, generator=G, real_share=0.6)
+    added = images[len(cut):]
+    real = cut.images[cut.labels == 3]
+    repeated = [any(torch.equal(a, r) for r in real) for a in added]
+    assert len(added) == 15 and sum(repeated) == 9 and all(repeated[:9])  # 60% real, drawn again
+    with pytest.raises(ValueError, match="real_share must be a fraction"):
+        remedy_data("x", cut, 3, generator=G, real_share=1.5)
+
+
+def test_the_summary_leaves_out_undefined_precisions_and_says_so():
+    rows = [{"remedy": "none", "seed": s, "minority_recall": 0.0, "minority_precision": float("nan"),
+             "balanced_accuracy": 0.8, "seconds": 1.0} for s in range(2)]
+    rows += [{"remedy": "w", "seed": s, "minority_recall": 0.1, "minority_precision": p,
+              "balanced_accuracy": 0.8, "seconds": 1.0} for s, p in ((0, float("nan")), (1, 0.4), (2, 0.6))]
+    table = summarize(rows)
+    assert np.isnan(table[0]["minority_precision"]) and table[1]["minority_precision"] == pytest.approx(0.5)
+    assert "n/a" in format_table(table).splitlines()[1]
 
 
 def test_the_classifier_is_seeded_and_the_score_reads_per_class_recall(balanced):
@@ -124,6 +141,8 @@ def test_compare_remedies_gives_a_row_per_remedy_and_seed_and_summarises_them(ba
                                                         ("over-sampling", 1)]
     table = summarize(rows)
     assert [e["remedy"] for e in table] == ["none", "over-sampling"] and table[0]["seeds"] == 2
+    text = format_table(table)
+    assert text.count("\n") == 2 and "minority recall" in text and "its precision" in text
     values = torch.tensor([r["minority_recall"] for r in rows[:2]], dtype=torch.float64)
     assert table[0]["minority_recall"] == pytest.approx(values.mean().item())
     assert table[0]["minority_recall_std"] == pytest.approx(values.std().item())
