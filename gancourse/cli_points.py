@@ -35,6 +35,7 @@ def train_points(cfg, device, out: Path) -> None:
     G, D = build_models(cfg.model, latent_dim=cfg.latent_dim, **cfg.model_kwargs)
     G, D = G.to(device), D.to(device)
     history = train_gan(G, D, data, cfg, run_dir=out)
+    G = G if history.G_ema is None else history.G_ema  # with --ema, the average is the generator to show
     step = history[-1]["step"] if history else 0
     points = draw_points(G, TOY_EVALUATE_N, seed=0, source=f"the generator in {out}")
     save_figures(out, {"samples.png": show_points(points, cfg.dataset,

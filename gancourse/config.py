@@ -37,6 +37,7 @@ class TrainConfig:
     penalty_weight: float | None = None  # None: the penalty's usual weight (10 for gp, dragan and r1)
     clip: float | None = None  # critic weight clipping; None: the loss's own (wgan: 0.01, else none)
     lr_schedule: str = "constant"  # or "linear-decay": constant for half the steps, then down to 0
+    ema: float | None = None  # decay of a moving average of G's weights, sampled instead of G; None: off
     num_steps: int = 2000  # generator updates; the run stops at num_steps or minutes, whichever first
     minutes: float | None = None  # wall-clock budget; None means bounded by num_steps alone
     seed: int = 0  # one seed drives weights, noise and batch order, so runs repeat exactly
@@ -79,6 +80,8 @@ class TrainConfig:
                 raise ValueError(f"{name} must be a finite weight >= 0, got {value!r}")
         if not isinstance(self.unroll, int) or isinstance(self.unroll, bool) or self.unroll < 0:
             raise ValueError(f"unroll must be a whole number of D steps >= 0, got {self.unroll!r}")
+        if self.ema is not None and not (isinstance(self.ema, (int, float)) and 0 < self.ema < 1):
+            raise ValueError(f"ema must be a decay in (0, 1) such as 0.999 (or None), got {self.ema!r}")
         if not isinstance(self.ae_steps, int) or isinstance(self.ae_steps, bool) or self.ae_steps < 0:
             raise ValueError(f"ae_steps must be a whole number of steps >= 0, got {self.ae_steps!r}")
         if self.minority is not None and (not isinstance(self.minority, int) or isinstance(self.minority, bool)

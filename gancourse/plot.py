@@ -272,6 +272,7 @@ def save_run_figures(run_dir: str | Path, G, history: list[dict],
         snapshots = SampleSnapshots(G.latent_dim, num_classes=getattr(G, "num_classes", 0))
     images = sample(G, z=snapshots.z, labels=snapshots.labels)
     rows = "one row per class, " if snapshots.labels is not None else ""
+    rows += "moving average of G, " if history and getattr(history, "G_ema", None) is G else ""
     written = save_figures(run_dir, {
         "samples.png": show_images(images, nrow=snapshots.nrow,
                                    title=f"Samples after {step} steps ({rows}fixed noise)"),

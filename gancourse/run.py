@@ -76,6 +76,7 @@ class History(list):
     """The per-step rows of a run; ``interrupted`` says whether Ctrl-C (or SIGTERM) ended it."""
 
     interrupted = False
+    G_ema = None  # train_gan's moving average of G's weights, when cfg.ema asks for one
 
 
 def run_loop(step_fn: Callable[[int], dict], cfg: TrainConfig, *, modules: dict[str, nn.Module],

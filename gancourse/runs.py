@@ -49,10 +49,11 @@ def sample(G: nn.Module, n: int | None = None, labels: Tensor | None = None,
 
 
 def load(run_dir: str | os.PathLike, G: nn.Module | None = None,
-         map_location: str | torch.device = "cpu") -> tuple[nn.Module, TrainConfig]:
+         map_location: str | torch.device = "cpu", averaged: bool = True) -> tuple[nn.Module, TrainConfig]:
     """Load a run's trained generator (in eval mode) and its config from ``run_dir``.
 
-    The generator is rebuilt from the config's model name unless you pass your own ``G``.
+    The generator is rebuilt from the config's model name unless you pass your own ``G``. A run
+    trained with ``ema`` gives the moving average of G's weights (``averaged=False``: the last G).
     """
     state = load_checkpoint(Path(run_dir), map_location=map_location)
     cfg = config_from_dict(state["cfg"])
@@ -62,7 +63,7 @@ def load(run_dir: str | os.PathLike, G: nn.Module | None = None,
     if G is None:
         G, _ = build_models(cfg.model, latent_dim=cfg.latent_dim, **cfg.model_kwargs)
     try:
-        G.load_state_dict(state["G"])
+        G.load_state_dict(state["G_ema" if averaged and "G_ema" in state else "G"])
     except RuntimeError as err:
         raise CheckpointError(f"the generator in {run_dir} does not fit {type(G).__name__}: "
                               f"{str(err).splitlines()[0]}") from None

@@ -18,6 +18,7 @@ from torch import Tensor, nn
 from gancourse import distributed
 from gancourse.config import TrainConfig
 from gancourse.data import Batches, ImageData
+from gancourse.ema import averaged_copy, update_average
 from gancourse.losses import LOSSES, PENALTIES, discriminator_loss
 from gancourse.run import (TrainingDiverged, check_resumable, make_optimizer, make_scheduler,  # noqa: F401
                            progress_interval, run_loop, write_history)
@@ -170,6 +171,9 @@ def train_gan(G: nn.Module, D: nn.Module, data, cfg: TrainConfig, *,
     writes history.csv and config.json there, and resumes from its checkpoint if one exists and was
     written with the same settings. Returns the history: one dict of floats per generator step.
 
+    With ``cfg.ema``, a moving average of G's weights follows G (:mod:`gancourse.ema`): the callbacks
+    sample it, the checkpoint keeps it, and it is ``history.G_ema`` (None without ``cfg.ema``).
+
     Under torchrun (several processes), every process trains the same G and D on its own share of
     each batch of ``cfg.batch_size``, the gradients averaged before each update
     (:mod:`gancourse.distributed`); rank 0 writes the run.
@@ -196,17 +200,24 @@ def train_gan(G: nn.Module, D: nn.Module, data, cfg: TrainConfig, *,
     opt_g = make_optimizer(G, cfg.lr_g, cfg, "the generator")
     opt_d = make_optimizer(D, cfg.lr_d, cfg, "the discriminator")
     G.train(), D.train()
+    G_ema = averaged_copy(G) if cfg.ema is not None else None  # what callbacks and load() sample
 
     def one_step(step: int) -> dict:
         for j in range(cfg.k):  # (1) k steps of D, each on a fresh batch
             batch = batches(step * cfg.k + j)
             row = d_step(G, D, batch, opt_d, d_loss)
-        return {**row, **g_step(G, D, batch, opt_g, g_loss)}  # (2) one step of G
+        row = {**row, **g_step(G, D, batch, opt_g, g_loss)}  # (2) one step of G
+        if G_ema is not None:  # (3) the average follows G
+            update_average(G_ema, G, cfg.ema, step)
+        return row
 
-    return run_loop(one_step, cfg, modules={"G": G, "D": D}, optimizers={"opt_g": opt_g, "opt_d": opt_d},
-                    schedulers={"sched_g": make_scheduler(opt_g, cfg), "sched_d": make_scheduler(opt_d, cfg)},
-                    callbacks=callbacks, callback_args=(G, D), run_dir=run_dir, resume=resume,
-                    progress=progress, fingerprint=data_fingerprint(data))
+    history = run_loop(one_step, cfg, modules={"G": G, "D": D, **({} if G_ema is None else {"G_ema": G_ema})},
+                       optimizers={"opt_g": opt_g, "opt_d": opt_d},
+                       schedulers={"sched_g": make_scheduler(opt_g, cfg), "sched_d": make_scheduler(opt_d, cfg)},
+                       callbacks=callbacks, callback_args=(G if G_ema is None else G_ema, D), run_dir=run_dir, resume=resume,
+                       progress=progress, fingerprint=data_fingerprint(data))
+    history.G_ema = G_ema
+    return history
 
 
 def imbalanced(data, cfg: TrainConfig):
@@ -254,4 +265,8 @@ def family_steps(cfg: TrainConfig) -> dict | None:
         wanted = (f"a toy dataset ({', '.join(TOY_DATASETS)})" if family.data == "points"
                   else f"an image dataset, not the toy {cfg.dataset!r}")
         raise ValueError(f"{cfg.model} trains on {family.data}: dataset must be {wanted}, got {cfg.dataset!r}")
-    return family.steps(cfg) if family.steps is not None else None
+    steps = family.steps(cfg) if family.steps is not None else None
+    if steps and "train" in steps and cfg.ema is not None:
+        raise ValueError(f"ema={cfg.ema} averages an adversarial generator; {cfg.model} is not trained "
+                         f"by train_gan's steps and would record it but not use it")
+    return steps

@@ -1,11 +1,14 @@
 """The CLI contract: train, sample, --help, and one-line errors with exit code 2."""
+import json
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+import torch
 
 from gancourse.cli import main
+from gancourse.runs import load
 
 
 def test_help_on_every_command():
@@ -39,6 +42,10 @@ def test_help_on_every_command():
      "unroll=5 is an option of toy-gan; dcgan would record it but not use it"),
     (["train", "dcgan", "--dataset", "grid25", "--profile", "quick", "--out", "x"],
      "dcgan trains on images: dataset must be an image dataset, not the toy 'grid25'"),
+    (["train", "mlp-gan", "--dataset", "mnist", "--ema", "1", "--out", "x"],
+     "argument --ema: expected a decay in [0, 1) such as 0.999 (0: off), got '1'"),
+    (["train", "vae", "--dataset", "mnist", "--profile", "quick", "--ema", "0.99", "--out", "x"],
+     "vae is not trained by train_gan's steps and would record it but not use it"),
     (["train", "toy-gan", "--dataset", "ring8", "--profile", "quick", "--loss", "wgan-gp", "--unroll", "2",
       "--out", "x"], "unroll=2 needs a loss without a penalty or clipping"),
 ])
@@ -178,3 +185,18 @@ def test_evaluate_a_file_of_points(tmp_path, capsys):
         assert main(["evaluate", str(tmp_path / name), "--dataset", "ring8"]) == 2
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1, err
+
+
+def test_ema_trains_samples_and_reports_the_average(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "mlp-gan", "--dataset", "fashion-mnist", "--profile", "quick", "--steps", "6",
+                 "--ema", "0.9", "--out", str(run)]) == 0
+    assert json.loads((run / "config.json").read_text())["ema"] == 0.9
+    G, _ = load(run)
+    G_last, _ = load(run, averaged=False)
+    assert not all(torch.equal(a, b) for a, b in zip(G.parameters(), G_last.parameters()))
+    assert main(["sample", str(run), "--n", "3", "--out", str(tmp_path / "s.npz")]) == 0
+    off = tmp_path / "off"
+    assert main(["train", "mlp-gan", "--dataset", "fashion-mnist", "--profile", "quick", "--steps", "2",
+                 "--ema", "0", "--out", str(off)]) == 0
+    assert json.loads((off / "config.json").read_text())["ema"] is None
