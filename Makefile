@@ -18,9 +18,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-## demo: train the lecture-1 MLP GAN on MNIST (cpu profile, at most 2.5 minutes), write runs/demo/
+## demo: train the lecture-1 MLP GAN on MNIST (cpu profile, at most 2.5 minutes), write runs/demo/;
+## its pictures come from a moving average of G's weights (--ema), which removes most of the speckle
 demo: $(STAMP)
-	$(PY) -m gancourse train mlp-gan --dataset mnist --profile cpu --out runs/demo
+	$(PY) -m gancourse train mlp-gan --dataset mnist --profile cpu --ema 0.999 --out runs/demo
 
 ## test: run the whole test suite (PYTEST_ARGS=tests for the unit tests only)
 test: $(STAMP)

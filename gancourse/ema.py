@@ -41,7 +41,8 @@ def warmed_decay(decay: float, step: int) -> float:
 def update_average(G_ema: nn.Module, G: nn.Module, decay: float, step: int) -> None:
     """Move every weight and float buffer (BatchNorm's running statistics) of ``G_ema`` towards
     ``G``'s: ``w_ema <- d * w_ema + (1 - d) * w`` with d = :func:`warmed_decay`; integer buffers
-    (BatchNorm's batch counter) are copied."""
+    (BatchNorm's batch counter) are copied. The averaged running statistics are those of G's recent
+    activations, not measured on the averaged weights: close enough when G changes slowly."""
     d = warmed_decay(decay, step)
     for avg, now in zip(G_ema.parameters(), G.parameters()):
         avg.lerp_(now, 1 - d)

@@ -32,12 +32,13 @@ def train_toy_gan(dataset: str, profile: str, seed: int = 0, *, callbacks=(), pr
                   **overrides) -> tuple[nn.Module, list[dict], TrainConfig]:
     """Train the ``toy-gan`` recipe of ``profile`` on ``dataset`` (``ring8`` or ``grid25``) on the CPU,
     with ``overrides`` (``pack=2``, ``unroll=5``, ``loss="wgan-gp"``, ...); returns (G, history, cfg).
-    The training points and the networks' initial weights both follow ``seed``."""
+    The training points and the networks' initial weights both follow ``seed``. With ``ema``, the G
+    returned is the moving average of its weights."""
     cfg = make_config("toy-gan", profile, dataset=dataset, seed=seed, **overrides)
     seed_everything(seed)
     G, D = build_models("toy-gan", latent_dim=cfg.latent_dim, **cfg.model_kwargs)
     history = train_gan(G, D, toy_points(dataset, seed=seed), cfg, callbacks=list(callbacks), progress=progress)
-    return G, history, cfg
+    return (G if history.G_ema is None else history.G_ema), history, cfg
 
 
 def score(G: nn.Module, dataset: str, seed: int = 0, n: int = N_SAMPLES) -> ModeCoverage:

@@ -110,7 +110,7 @@ def train_stacked(profile: str, seed: int = 0, *, callbacks=(), progress: bool =
                   **overrides) -> tuple[nn.Module, list[dict], TrainConfig]:
     """Train the ``stacked-mnist`` recipe of ``profile`` (a 3-channel DCGAN) with ``overrides``
     (``pack=2`` for PacDCGAN2, ``d_width=...``); returns (G, history, cfg). Weights and batches
-    both follow ``seed``."""
+    both follow ``seed``. With ``ema``, the G returned is the moving average of its weights."""
     cfg = make_config("stacked-mnist", profile, seed=seed, **overrides)
     data = load_dataset("mnist", "train", root)
     seed_everything(seed)
@@ -118,7 +118,7 @@ def train_stacked(profile: str, seed: int = 0, *, callbacks=(), progress: bool =
     G, D = G.to(device), D.to(device)
     batches = StackedBatches(data.images, data.labels, cfg.batch_size, cfg.seed, device)
     history = train_gan(G, D, batches, cfg, callbacks=list(callbacks), progress=progress, run_dir=run_dir)
-    return G, history, cfg
+    return (G if history.G_ema is None else history.G_ema), history, cfg
 
 
 def score_stacked(G: nn.Module, clf: nn.Module, seed: int = 0, n: int = N_SAMPLES) -> StackedModes:

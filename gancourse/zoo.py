@@ -92,6 +92,7 @@ def run_zoo(names, seeds, steps: int, profile: str, dataset: str = "mnist", n_fi
             history = train_gan(G.to(device), D.to(device), data, cfg, run_dir=run_dir, resume=False,
                                 progress=False)
             seconds = time.perf_counter() - start
+            G = G if history.G_ema is None else history.G_ema  # with ema, the average is what is scored
             torch.manual_seed(10_000 + seed)
             score = fid(clf, test, sample(G, n_fid).clamp(-1, 1))
             fixed = torch.randn(32, G.latent_dim, generator=torch.Generator().manual_seed(1234))

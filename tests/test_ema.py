@@ -96,3 +96,12 @@ def test_a_bad_decay_or_a_model_that_would_ignore_it_is_refused(tiny_data):
     G, E = build_models("vae", **cfg.model_kwargs)
     with pytest.raises(ValueError, match="would record it but not use it"):
         train_gan(G, E, tiny_data, cfg, progress=False)
+
+
+def test_the_lectures_helpers_return_the_average_they_trained():
+    from gancourse.modes import train_toy_gan
+
+    G, history, cfg = train_toy_gan("ring8", "quick", ema=0.9, progress=False)
+    assert cfg.ema == 0.9 and G is history.G_ema
+    G, history, _ = train_toy_gan("ring8", "quick", progress=False)
+    assert history.G_ema is None and G is not None
