@@ -137,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "(e.g. 0.05; the same images whatever the seed)")
     train.add_argument("--ema", type=_decay, metavar="D",
                        help="sample a moving average of G's weights with decay D, e.g. 0.999 (cleaner "
-                            "images at no training cost; 0: off; default: the profile's)")
+                            "images; training is unchanged; 0: off; default: the profile's)")
     train.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
     train.add_argument("--data-root",
                        help="dataset root (default: $GANCOURSE_DATA, then data/ in a checkout, "
