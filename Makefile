@@ -8,6 +8,9 @@ LAB_STAMP := $(VENV)/.lab-installed
 LAB_DIR ?= notebooks
 LAB_ARGS ?=
 PYTEST_ARGS ?=
+# Two pytest workers of one thread each: 2 CPU cores run the suite in about 9 minutes instead of 12.
+# Each file (a notebook's cells, in order) stays on one worker.
+TEST_WORKERS ?= 2
 
 .PHONY: demo test lab figures exercises benchmark clean
 
@@ -23,9 +26,9 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) -m gancourse train mlp-gan --dataset mnist --profile cpu --ema 0.999 --out runs/demo
 
-## test: run the whole test suite (PYTEST_ARGS=tests for the unit tests only)
+## test: run the whole test suite (PYTEST_ARGS=tests for the unit tests only; TEST_WORKERS=1: one process)
 test: $(STAMP)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 $(LAB_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet -e ".[dev,lab]"
