@@ -32,6 +32,7 @@ from gancourse.run import postfix
 from gancourse.runs import load, sample
 from gancourse.toy import TOY_DATASETS
 from gancourse.train import TrainingDiverged, check_resumable, family_steps, imbalanced, steps_for, train_gan
+from gancourse.ema import trained_generator
 
 MODEL_NAMES = tuple(FAMILIES)
 DATASET_NAMES = (*DATASETS, *TOY_DATASETS)  # image datasets, then toy-gan's 2-D mixtures
@@ -268,7 +269,7 @@ def _train(args, device) -> None:
     history = train_gan(G, D, data, cfg, callbacks=[snapshots], run_dir=out)
     if not distributed.is_main():
         return
-    G = G if history.G_ema is None else history.G_ema  # with --ema, the average is the generator to show
+    G = trained_generator(G, history)
     written = save_run_figures(out, G, history, snapshots)
     if history:
         print(f"trained {history[-1]['step']} steps in {history[-1]['time_s']:.0f} s: "
@@ -305,7 +306,7 @@ def _train_pairs(cfg, device, args) -> None:
     if rank != 0:
         return
     out = Path(args.out)
-    G = G if history.G_ema is None else history.G_ema
+    G = trained_generator(G, history)
     x, y = test.inputs[:8], test.targets[:8]
     save_figures(out, {"samples.png": show_images(torch.cat([x, translate(G, x), y]), nrow=8,
                                                   title="held-out inputs, translations, targets"),

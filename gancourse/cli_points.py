@@ -19,6 +19,7 @@ from gancourse.run import postfix
 from gancourse.runs import load, sample
 from gancourse.toy import toy_points
 from gancourse.train import train_gan
+from gancourse.ema import trained_generator
 
 TOY_EVALUATE_N = 2500  # samples the VEEGAN / PacGAN protocol scores
 
@@ -35,7 +36,7 @@ def train_points(cfg, device, out: Path) -> None:
     G, D = build_models(cfg.model, latent_dim=cfg.latent_dim, **cfg.model_kwargs)
     G, D = G.to(device), D.to(device)
     history = train_gan(G, D, data, cfg, run_dir=out)
-    G = G if history.G_ema is None else history.G_ema  # with --ema, the average is the generator to show
+    G = trained_generator(G, history)
     step = history[-1]["step"] if history else 0
     points = draw_points(G, TOY_EVALUATE_N, seed=0, source=f"the generator in {out}")
     save_figures(out, {"samples.png": show_points(points, cfg.dataset,

@@ -52,3 +52,9 @@ def update_average(G_ema: nn.Module, G: nn.Module, decay: float, step: int) -> N
             avg.lerp_(now, 1 - d)
         else:
             avg.copy_(now)
+
+
+def trained_generator(G: nn.Module, history) -> nn.Module:
+    """The generator to draw from after ``train_gan``: its moving average when the run kept one
+    (``history.G_ema``), else ``G`` itself."""
+    return G if getattr(history, "G_ema", None) is None else history.G_ema

@@ -24,6 +24,7 @@ from gancourse.models import build_models
 from gancourse.runs import sample
 from gancourse.toy import toy_dataset, toy_points
 from gancourse.train import train_gan
+from gancourse.ema import trained_generator
 
 N_SAMPLES = 2500  # the VEEGAN / PacGAN protocol scores 2,500 samples
 
@@ -38,7 +39,7 @@ def train_toy_gan(dataset: str, profile: str, seed: int = 0, *, callbacks=(), pr
     seed_everything(seed)
     G, D = build_models("toy-gan", latent_dim=cfg.latent_dim, **cfg.model_kwargs)
     history = train_gan(G, D, toy_points(dataset, seed=seed), cfg, callbacks=list(callbacks), progress=progress)
-    return (G if history.G_ema is None else history.G_ema), history, cfg
+    return trained_generator(G, history), history, cfg
 
 
 def score(G: nn.Module, dataset: str, seed: int = 0, n: int = N_SAMPLES) -> ModeCoverage:

@@ -26,6 +26,7 @@ from gancourse.device import seed_everything
 from gancourse.models import build_models
 from gancourse.runs import sample
 from gancourse.train import train_gan
+from gancourse.ema import trained_generator
 
 N_MODES = 1000  # three digits, ten classes each
 N_SAMPLES = 26_000  # VEEGAN and PacGAN count modes on 26,000 samples
@@ -118,7 +119,7 @@ def train_stacked(profile: str, seed: int = 0, *, callbacks=(), progress: bool =
     G, D = G.to(device), D.to(device)
     batches = StackedBatches(data.images, data.labels, cfg.batch_size, cfg.seed, device)
     history = train_gan(G, D, batches, cfg, callbacks=list(callbacks), progress=progress, run_dir=run_dir)
-    return (G if history.G_ema is None else history.G_ema), history, cfg
+    return trained_generator(G, history), history, cfg
 
 
 def score_stacked(G: nn.Module, clf: nn.Module, seed: int = 0, n: int = N_SAMPLES) -> StackedModes:

@@ -21,6 +21,7 @@ from gancourse.metrics import fid, random_subset
 from gancourse.models import build_models
 from gancourse.runs import sample
 from gancourse.train import train_gan
+from gancourse.ema import trained_generator
 
 # One architecture for every loss: the course's CPU DCGAN, its critic without BatchNorm and dropout
 # (a gradient penalty is per sample; BatchNorm would mix the samples of a batch).
@@ -92,7 +93,7 @@ def run_zoo(names, seeds, steps: int, profile: str, dataset: str = "mnist", n_fi
             history = train_gan(G.to(device), D.to(device), data, cfg, run_dir=run_dir, resume=False,
                                 progress=False)
             seconds = time.perf_counter() - start
-            G = G if history.G_ema is None else history.G_ema  # with ema, the average is what is scored
+            G = trained_generator(G, history)
             torch.manual_seed(10_000 + seed)
             score = fid(clf, test, sample(G, n_fid).clamp(-1, 1))
             fixed = torch.randn(32, G.latent_dim, generator=torch.Generator().manual_seed(1234))
